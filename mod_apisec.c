@@ -1,0 +1,76 @@
+/* mod_apisec: the module record, the directive table and the hook
+ * registration. The work is done in src/: cores (no httpd headers) and the
+ * glue files named ap_*.c. */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_request.h"
+#include "http_protocol.h"
+#include "http_log.h"
+
+#include "src/ap_glue.h"
+#include "src/config.h"
+
+/* Override classes decide what a tenant's .htaccess may use:
+ * response headers and CORS are FileInfo (as mod_headers' Header is),
+ * TLS enforcement is AuthConfig (as mod_ssl's SSLRequireSSL is). */
+#define DIR_FILEINFO (OR_FILEINFO)
+#define DIR_AUTHCFG (OR_AUTHCFG)
+
+static const command_rec apisec_cmds[] = {
+    AP_INIT_FLAG("APISecHeaders", apisec_cmd_headers, NULL, DIR_FILEINFO,
+                 "On: helmet's default security headers; Off: none here"),
+    AP_INIT_TAKE2("APISecHeader", apisec_cmd_header, NULL, DIR_FILEINFO,
+                  "NAME VALUE|off: set one response header, or leave it alone"),
+    AP_INIT_TAKE1("APISecCSP", apisec_cmd_csp, NULL, DIR_FILEINFO,
+                  "Content-Security-Policy value, or off"),
+    AP_INIT_TAKE_ARGV("APISecHSTS", apisec_cmd_hsts, NULL, DIR_FILEINFO,
+                      "max-age=N [includeSubDomains] [preload] | off "
+                      "(HTTPS responses only)"),
+    AP_INIT_TAKE_ARGV("APISecCORSAllowOrigin", apisec_cmd_cors_origin, NULL,
+                      DIR_FILEINFO, "exact origins allowed by CORS, or *"),
+    AP_INIT_FLAG("APISecCORSAllowCredentials", apisec_cmd_cors_credentials,
+                 NULL, DIR_FILEINFO,
+                 "On: allowed origins may send cookies and credentials"),
+    AP_INIT_TAKE_ARGV("APISecCORSAllowMethods", apisec_cmd_cors_list,
+                      (void *)APR_OFFSETOF(apisec_dir_conf_t, cors_methods),
+                      DIR_FILEINFO, "methods a preflight allows"),
+    AP_INIT_TAKE_ARGV("APISecCORSAllowHeaders", apisec_cmd_cors_list,
+                      (void *)APR_OFFSETOF(apisec_dir_conf_t, cors_headers),
+                      DIR_FILEINFO, "request headers a preflight allows"),
+    AP_INIT_TAKE_ARGV("APISecCORSExposeHeaders", apisec_cmd_cors_list,
+                      (void *)APR_OFFSETOF(apisec_dir_conf_t, cors_expose),
+                      DIR_FILEINFO, "response headers scripts may read"),
+    AP_INIT_TAKE1("APISecCORSMaxAge", apisec_cmd_cors_max_age, NULL,
+                  DIR_FILEINFO, "seconds a browser may cache a preflight"),
+    AP_INIT_TAKE12("APISecRequireTLS", apisec_cmd_require_tls, NULL,
+                   DIR_AUTHCFG, "redirect [port=N] | reject | off"),
+    AP_INIT_TAKE1("APISecAuditLog", apisec_cmd_audit_log, NULL, RSRC_CONF,
+                  "file or \"|command\" for security events, one JSON a line"),
+    {NULL}
+};
+
+static void apisec_register_hooks(apr_pool_t *p)
+{
+    /* After mod_remoteip (APR_HOOK_FIRST) and mod_unique_id (MIDDLE). */
+    ap_hook_post_read_request(apisec_post_read_request, NULL, NULL,
+                              APR_HOOK_LAST);
+    ap_hook_access_checker(apisec_access_checker, NULL, NULL,
+                           APR_HOOK_FIRST);
+    ap_hook_insert_filter(apisec_insert_headers_filter, NULL, NULL,
+                          APR_HOOK_MIDDLE);
+    ap_hook_insert_error_filter(apisec_insert_headers_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
+    ap_hook_open_logs(apisec_open_logs, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_register_output_filter(APISEC_HEADERS_FILTER, apisec_headers_filter,
+                              NULL, AP_FTYPE_CONTENT_SET);
+}
+
+AP_DECLARE_MODULE(apisec) = {
+    STANDARD20_MODULE_STUFF,
+    apisec_create_dir_conf,
+    apisec_merge_dir_conf,
+    apisec_create_srv_conf,
+    apisec_merge_srv_conf,
+    apisec_cmds,
+    apisec_register_hooks
+};

@@ -1,0 +1,33 @@
+/* The httpd glue of mod_apisec: the functions that mod_apisec.c registers as
+ * hooks and filters, and the few helpers the glue files share (request id,
+ * problem answers, audit events). Logic worth testing apart from httpd lives
+ * in the cores (headers.c, cors.c, problem.c, audit.c). */
+#ifndef APISEC_AP_GLUE_H
+#define APISEC_AP_GLUE_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "util_filter.h"
+
+#define APISEC_HEADERS_FILTER "APISEC_HEADERS"
+
+/* ap_request.c */
+int apisec_post_read_request(request_rec *r);
+const char *apisec_request_id(request_rec *r);
+int apisec_request_is_https(request_rec *r);
+
+/* ap_access.c: TLS enforcement and CORS preflight, before authentication. */
+int apisec_access_checker(request_rec *r);
+
+/* ap_headers.c: security and CORS response headers on every response. */
+apr_status_t apisec_headers_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+void apisec_insert_headers_filter(request_rec *r);
+void apisec_headers_apply(request_rec *r);
+
+/* ap_response.c */
+int apisec_send_problem(request_rec *r, int status, const char *detail);
+int apisec_open_logs(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                     server_rec *s);
+void apisec_audit(request_rec *r, const char *event, const char *reason);
+
+#endif

@@ -1,0 +1,93 @@
+/* Configuration of mod_apisec: the per-directory and per-server records, their
+ * create/merge functions and the directive handlers. Every field has an
+ * explicit "unset" value so that a child scope inherits what it does not set
+ * (httpd's usual merge), and every check that can be made at startup is made
+ * here, failing with the directive's name (httpd adds file and line). */
+#ifndef APISEC_CONFIG_H
+#define APISEC_CONFIG_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "apr_tables.h"
+#include "apr_file_io.h"
+
+#define APISEC_UNSET (-1)
+
+typedef enum {
+    APISEC_TLS_UNSET = -1,
+    APISEC_TLS_OFF = 0,
+    APISEC_TLS_REDIRECT,
+    APISEC_TLS_REJECT
+} apisec_tls_mode_e;
+
+/* What the module does with one response header. */
+typedef enum {
+    APISEC_HDR_SET,     /* set it, replacing what the application sent */
+    APISEC_HDR_REMOVE,  /* remove what the application sent */
+    APISEC_HDR_LEAVE    /* `off`: neither set nor remove */
+} apisec_hdr_action_e;
+
+typedef struct {
+    const char *name;
+    const char *value;
+    apisec_hdr_action_e action;
+} apisec_hdr_rule_t;
+
+typedef struct {
+    int headers;                   /* APISecHeaders: UNSET, 0, 1 */
+    apr_array_header_t *hdr_rules; /* apisec_hdr_rule_t, one per name */
+    const char *hsts;              /* NULL unset, "" off, else the value */
+
+    apr_array_header_t *cors_origins; /* NULL unset; canonical origins */
+    int cors_any;                  /* "*" listed */
+    int cors_credentials;          /* UNSET, 0, 1 */
+    const char *cors_methods;
+    const char *cors_headers;
+    const char *cors_expose;
+    int cors_max_age;              /* UNSET or seconds */
+
+    int require_tls;               /* apisec_tls_mode_e */
+    int tls_port;                  /* port for the redirect, 0: default */
+} apisec_dir_conf_t;
+
+typedef struct {
+    const char *audit_path;        /* APISecAuditLog, NULL unset */
+    apr_file_t *audit_file;        /* opened in open_logs */
+} apisec_srv_conf_t;
+
+extern module AP_MODULE_DECLARE_DATA apisec_module;
+
+void *apisec_create_dir_conf(apr_pool_t *p, char *dir);
+void *apisec_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+void *apisec_create_srv_conf(apr_pool_t *p, server_rec *s);
+void *apisec_merge_srv_conf(apr_pool_t *p, void *basev, void *addv);
+
+const char *apisec_cmd_headers(cmd_parms *cmd, void *dconf, int on);
+const char *apisec_cmd_header(cmd_parms *cmd, void *dconf, const char *name,
+                              const char *value);
+const char *apisec_cmd_csp(cmd_parms *cmd, void *dconf, const char *policy);
+const char *apisec_cmd_hsts(cmd_parms *cmd, void *dconf, int argc,
+                            char *const argv[]);
+const char *apisec_cmd_cors_origin(cmd_parms *cmd, void *dconf, int argc,
+                                   char *const argv[]);
+const char *apisec_cmd_cors_credentials(cmd_parms *cmd, void *dconf, int on);
+const char *apisec_cmd_cors_list(cmd_parms *cmd, void *dconf, int argc,
+                                 char *const argv[]);
+const char *apisec_cmd_cors_max_age(cmd_parms *cmd, void *dconf,
+                                    const char *arg);
+const char *apisec_cmd_require_tls(cmd_parms *cmd, void *dconf,
+                                   const char *mode, const char *port);
+const char *apisec_cmd_audit_log(cmd_parms *cmd, void *sconf,
+                                 const char *path);
+
+static APR_INLINE apisec_dir_conf_t *apisec_dir_conf(request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &apisec_module);
+}
+
+static APR_INLINE apisec_srv_conf_t *apisec_srv_conf(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &apisec_module);
+}
+
+#endif
