@@ -1,0 +1,1060 @@
+/* Strict one-pass JSON parser into a token tape: see json_tape.h for what it
+ * promises. Iterative (an explicit stack of open containers) so that the
+ * depth limit, not the C stack, bounds nesting. */
+#include "json_tape.h"
+
+#include <apr_strings.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    apr_uint32_t tok; /* the container's token */
+    apr_uint32_t key; /* name token of the member being parsed (objects) */
+    int in_member;    /* a member/element value is being parsed */
+} level_t;
+
+typedef struct {
+    apr_pool_t *p;
+    const unsigned char *b;
+    apr_size_t len;
+    apr_size_t pos;
+    apisec_json_tok_t *tok;
+    apr_uint32_t ntok;
+    apr_uint32_t cap;
+    char *dec; /* decode buffer, len + 1 bytes, made on first need */
+    apr_size_t dec_used;
+    level_t *stack;
+    unsigned int depth;
+    unsigned int max_depth;
+    int allow_proto;
+    apr_uint32_t *scratch; /* name indices for the duplicate check */
+    apr_uint32_t scratch_cap;
+    apisec_json_err_e code;
+    apr_size_t err_off;
+    apr_uint32_t err_key; /* duplicate name to add to the pointer, or 0 */
+} parser_t;
+
+static const char *const messages[] = {
+    "ok",
+    "body larger than the limit",
+    "empty body",
+    "unexpected end of JSON text",
+    "unexpected character",
+    "data after the JSON text",
+    "invalid UTF-8",
+    "control character in string",
+    "invalid escape in string",
+    "unpaired surrogate escape in string",
+    "invalid number",
+    "nesting too deep",
+    "duplicate member name",
+    "forbidden member name",
+    "U+0000 in member name",
+    "out of memory",
+};
+
+const char *apisec_json_strerror(apisec_json_err_e code)
+{
+    if ((unsigned int)code >= sizeof(messages) / sizeof(messages[0])) {
+        return "unknown error";
+    }
+    return messages[code];
+}
+
+void apisec_json_opts_default(apisec_json_opts_t *opts)
+{
+    opts->max_bytes = 0;
+    opts->max_depth = APISEC_JSON_DEFAULT_DEPTH;
+    opts->allow_proto_names = 0;
+}
+
+static int fail(parser_t *ps, apisec_json_err_e code, apr_size_t off)
+{
+    ps->code = code;
+    ps->err_off = off;
+    return -1;
+}
+
+/* Bytes that need no attention inside a string: printable ASCII except the
+ * quote and the backslash. */
+static unsigned char plain[256];
+static int plain_ready;
+
+static void init_plain(void)
+{
+    int c;
+
+    /* Idempotent and racing writers store identical values, so no lock. */
+    for (c = 0x20; c < 0x80; c++) {
+        plain[c] = (c != '"' && c != '\\');
+    }
+    plain_ready = 1;
+}
+
+static int is_ws(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static void skip_ws(parser_t *ps)
+{
+    while (ps->pos < ps->len && is_ws(ps->b[ps->pos])) {
+        ps->pos++;
+    }
+}
+
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629 table 3-7), or 0.
+ * Only called for a lead byte >= 0x80. */
+static int utf8_seq(const unsigned char *s, apr_size_t avail)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    int n, i;
+
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+    }
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0) {
+            lo = 0xA0; /* overlong */
+        }
+        else if (c == 0xED) {
+            hi = 0x9F; /* surrogates */
+        }
+    }
+    else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0) {
+            lo = 0x90; /* overlong */
+        }
+        else if (c == 0xF4) {
+            hi = 0x8F; /* above U+10FFFF */
+        }
+    }
+    else {
+        return 0;
+    }
+    if (avail < (apr_size_t)n) {
+        return 0;
+    }
+    if (s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+    for (i = 2; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+apr_size_t apisec_json_utf8_len(const char *s, apr_size_t len)
+{
+    apr_size_t i, n = 0;
+
+    for (i = 0; i < len; i++) {
+        n += (((unsigned char)s[i] & 0xC0) != 0x80);
+    }
+    return n;
+}
+
+static int new_tok(parser_t *ps, apisec_json_type_e type, apr_size_t off)
+{
+    apisec_json_tok_t *t;
+
+    if (ps->ntok == ps->cap) {
+        apr_uint32_t ncap = ps->cap * 2;
+        apisec_json_tok_t *n = apr_palloc(ps->p, sizeof(*n) * ncap);
+
+        if (!n) {
+            return fail(ps, APISEC_JSON_ERR_NOMEM, off);
+        }
+        memcpy(n, ps->tok, sizeof(*n) * ps->ntok);
+        ps->tok = n;
+        ps->cap = ncap;
+    }
+    t = &ps->tok[ps->ntok];
+    memset(t, 0, sizeof(*t));
+    t->type = (apr_uint16_t)type;
+    t->off = (apr_uint32_t)off;
+    return (int)ps->ntok++;
+}
+
+static int need_dec(parser_t *ps)
+{
+    if (!ps->dec) {
+        ps->dec = apr_palloc(ps->p, ps->len + 1);
+        if (!ps->dec) {
+            return fail(ps, APISEC_JSON_ERR_NOMEM, ps->pos);
+        }
+    }
+    return 0;
+}
+
+static int hex4(parser_t *ps, apr_size_t i, unsigned int *cp)
+{
+    unsigned int v = 0;
+    int k;
+
+    for (k = 0; k < 4; k++, i++) {
+        unsigned char c;
+
+        if (i >= ps->len) {
+            return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
+        }
+        c = ps->b[i];
+        if (c >= '0' && c <= '9') {
+            v = v * 16 + (c - '0');
+        }
+        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+            v = v * 16 + ((c | 0x20) - 'a' + 10);
+        }
+        else {
+            return fail(ps, APISEC_JSON_ERR_ESCAPE, i);
+        }
+    }
+    *cp = v;
+    return 0;
+}
+
+static char *put_utf8(char *o, unsigned int cp)
+{
+    if (cp < 0x80) {
+        *o++ = (char)cp;
+    }
+    else if (cp < 0x800) {
+        *o++ = (char)(0xC0 | (cp >> 6));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    }
+    else if (cp < 0x10000) {
+        *o++ = (char)(0xE0 | (cp >> 12));
+        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    }
+    else {
+        *o++ = (char)(0xF0 | (cp >> 18));
+        *o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
+        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    }
+    return o;
+}
+
+/* \uXXXX at i (i at the backslash); on success *ni is past it (and past a
+ * low surrogate escape that pairs with it). */
+static int unicode_escape(parser_t *ps, apr_size_t i, unsigned int *cp,
+                          apr_size_t *ni)
+{
+    unsigned int hi, lo;
+
+    if (hex4(ps, i + 2, &hi) < 0) {
+        return -1;
+    }
+    if (hi >= 0xDC00 && hi <= 0xDFFF) {
+        return fail(ps, APISEC_JSON_ERR_SURROGATE, i);
+    }
+    if (hi < 0xD800 || hi > 0xDBFF) {
+        *cp = hi;
+        *ni = i + 6;
+        return 0;
+    }
+    /* a high surrogate escape must be followed by a low one */
+    if (i + 6 >= ps->len) {
+        return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
+    }
+    if (ps->b[i + 6] != '\\') {
+        return fail(ps, APISEC_JSON_ERR_SURROGATE, i);
+    }
+    if (i + 7 >= ps->len) {
+        return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
+    }
+    if (ps->b[i + 7] != 'u') {
+        return fail(ps, APISEC_JSON_ERR_SURROGATE, i);
+    }
+    if (hex4(ps, i + 8, &lo) < 0) {
+        return -1;
+    }
+    if (lo < 0xDC00 || lo > 0xDFFF) {
+        return fail(ps, APISEC_JSON_ERR_SURROGATE, i);
+    }
+    *cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+    *ni = i + 12;
+    return 0;
+}
+
+/* The rest of a string from i (at the first backslash), decoding into dec. */
+static int string_escaped(parser_t *ps, apisec_json_tok_t *t, apr_size_t start,
+                          apr_size_t i)
+{
+    const unsigned char *b = ps->b;
+    char *o, *o0;
+
+    if (need_dec(ps) < 0) {
+        return -1;
+    }
+    o0 = o = ps->dec + ps->dec_used;
+    memcpy(o, b + start, i - start);
+    o += i - start;
+    for (;;) {
+        unsigned char c;
+
+        if (i >= ps->len) {
+            return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
+        }
+        c = b[i];
+        if (c == '"') {
+            break;
+        }
+        if (c == '\\') {
+            unsigned int cp;
+            apr_size_t ni;
+
+            if (i + 1 >= ps->len) {
+                return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
+            }
+            switch (b[i + 1]) {
+            case '"': *o++ = '"'; break;
+            case '\\': *o++ = '\\'; break;
+            case '/': *o++ = '/'; break;
+            case 'b': *o++ = '\b'; break;
+            case 'f': *o++ = '\f'; break;
+            case 'n': *o++ = '\n'; break;
+            case 'r': *o++ = '\r'; break;
+            case 't': *o++ = '\t'; break;
+            case 'u':
+                if (unicode_escape(ps, i, &cp, &ni) < 0) {
+                    return -1;
+                }
+                o = put_utf8(o, cp);
+                i = ni;
+                continue;
+            default:
+                return fail(ps, APISEC_JSON_ERR_ESCAPE, i);
+            }
+            i += 2;
+        }
+        else if (c < 0x20) {
+            return fail(ps, APISEC_JSON_ERR_CONTROL, i);
+        }
+        else if (c < 0x80) {
+            *o++ = (char)c;
+            i++;
+        }
+        else {
+            int n = utf8_seq(b + i, ps->len - i);
+
+            if (!n) {
+                return fail(ps, APISEC_JSON_ERR_UTF8, i);
+            }
+            memcpy(o, b + i, n);
+            o += n;
+            i += n;
+        }
+    }
+    t->flags |= APISEC_JSON_F_ESCAPED;
+    t->len = (apr_uint32_t)(i - start);
+    t->u.s.off = (apr_uint32_t)ps->dec_used;
+    t->u.s.len = (apr_uint32_t)(o - o0);
+    ps->dec_used += (apr_size_t)(o - o0);
+    ps->pos = i + 1;
+    return 0;
+}
+
+/* A string at pos (at the quote); returns its token index or -1. */
+static int parse_string(parser_t *ps)
+{
+    const unsigned char *b = ps->b;
+    apr_size_t start = ps->pos + 1, i = start;
+    apisec_json_tok_t *t;
+    int idx = new_tok(ps, APISEC_JSON_STRING, start);
+
+    if (idx < 0) {
+        return -1;
+    }
+    t = &ps->tok[idx];
+    for (;;) {
+        unsigned char c;
+
+        while (i < ps->len && plain[b[i]]) {
+            i++;
+        }
+        if (i >= ps->len) {
+            return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
+        }
+        c = b[i];
+        if (c == '"') {
+            break;
+        }
+        if (c == '\\') {
+            return string_escaped(ps, t, start, i) < 0 ? -1 : idx;
+        }
+        if (c < 0x20) {
+            return fail(ps, APISEC_JSON_ERR_CONTROL, i);
+        }
+        else {
+            int n = utf8_seq(b + i, ps->len - i);
+
+            if (!n) {
+                return fail(ps, APISEC_JSON_ERR_UTF8, i);
+            }
+            i += n;
+        }
+    }
+    t->len = (apr_uint32_t)(i - start);
+    t->u.s.off = (apr_uint32_t)start;
+    t->u.s.len = t->len;
+    ps->pos = i + 1;
+    return idx;
+}
+
+static int is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* JSON Schema's "integer" is about the value, so decide it exactly from the
+ * digits: value = D * 10^(exp - nfrac); strip D's trailing zeros (tz). */
+static int integral(const unsigned char *ip, apr_size_t ni,
+                    const unsigned char *fp, apr_size_t nf, long exp)
+{
+    apr_size_t tz = 0, k;
+
+    for (k = nf; k > 0 && fp[k - 1] == '0'; k--) {
+        tz++;
+    }
+    if (k == 0) {
+        apr_size_t j;
+
+        for (j = ni; j > 0 && ip[j - 1] == '0'; j--) {
+            tz++;
+        }
+        if (j == 0) {
+            return 1; /* zero */
+        }
+    }
+    return exp - (long)nf + (long)tz >= 0;
+}
+
+static int number_value(parser_t *ps, apisec_json_tok_t *t)
+{
+    const char *s = (const char *)ps->b + t->off;
+    char small[64], *buf = small;
+
+    if ((t->flags & APISEC_JSON_F_PLAIN_INT) && t->len - (s[0] == '-') <= 15) {
+        /* at most 15 digits: exact in a double, no strtod needed */
+        double v = 0;
+        apr_uint32_t k = (s[0] == '-');
+
+        for (; k < t->len; k++) {
+            v = v * 10 + (s[k] - '0');
+        }
+        t->u.num = (s[0] == '-') ? -v : v;
+        return 0;
+    }
+    if (t->len >= sizeof(small)) {
+        /* strtod needs a terminator; the decode buffer is always long enough
+         * and this does not consume it */
+        if (need_dec(ps) < 0) {
+            return -1;
+        }
+        buf = ps->dec + ps->dec_used;
+    }
+    memcpy(buf, s, t->len);
+    buf[t->len] = '\0';
+    t->u.num = strtod(buf, NULL);
+    return 0;
+}
+
+static int parse_number(parser_t *ps)
+{
+    const unsigned char *b = ps->b;
+    apr_size_t i = ps->pos, ni, nf = 0;
+    const unsigned char *ip, *fp = NULL;
+    long exp = 0;
+    int idx, plain_int = 1;
+    apisec_json_tok_t *t;
+
+    if (b[i] == '-') {
+        i++;
+    }
+    ip = b + i;
+    if (i < ps->len && b[i] == '0') {
+        i++;
+    }
+    else if (i < ps->len && b[i] >= '1' && b[i] <= '9') {
+        while (i < ps->len && is_digit(b[i])) {
+            i++;
+        }
+    }
+    else {
+        return fail(ps, APISEC_JSON_ERR_NUMBER, i);
+    }
+    ni = (apr_size_t)(b + i - ip);
+    if (i < ps->len && b[i] == '.') {
+        plain_int = 0;
+        fp = b + ++i;
+        while (i < ps->len && is_digit(b[i])) {
+            i++;
+        }
+        nf = (apr_size_t)(b + i - fp);
+        if (!nf) {
+            return fail(ps, APISEC_JSON_ERR_NUMBER, i);
+        }
+    }
+    if (i < ps->len && (b[i] == 'e' || b[i] == 'E')) {
+        int neg = 0;
+        apr_size_t es;
+
+        plain_int = 0;
+        i++;
+        if (i < ps->len && (b[i] == '+' || b[i] == '-')) {
+            neg = (b[i] == '-');
+            i++;
+        }
+        es = i;
+        while (i < ps->len && is_digit(b[i])) {
+            if (exp < 1000000000L) { /* saturate: only the sign matters then */
+                exp = exp * 10 + (b[i] - '0');
+            }
+            i++;
+        }
+        if (i == es) {
+            return fail(ps, APISEC_JSON_ERR_NUMBER, i);
+        }
+        exp = neg ? -exp : exp;
+    }
+    idx = new_tok(ps, APISEC_JSON_NUMBER, ps->pos);
+    if (idx < 0) {
+        return -1;
+    }
+    t = &ps->tok[idx];
+    t->len = (apr_uint32_t)(i - ps->pos);
+    if (plain_int) {
+        t->flags |= APISEC_JSON_F_PLAIN_INT | APISEC_JSON_F_INTEGER;
+    }
+    else if (integral(ip, ni, fp, nf, exp)) {
+        t->flags |= APISEC_JSON_F_INTEGER;
+    }
+    if (number_value(ps, t) < 0) {
+        return -1;
+    }
+    ps->pos = i;
+    return idx;
+}
+
+static int parse_literal(parser_t *ps)
+{
+    static const struct {
+        const char *text;
+        apr_size_t len;
+        apisec_json_type_e type;
+    } lits[] = {{"true", 4, APISEC_JSON_TRUE},
+                {"false", 5, APISEC_JSON_FALSE},
+                {"null", 4, APISEC_JSON_NULL}};
+    apr_size_t k, avail = ps->len - ps->pos;
+    int idx;
+
+    for (k = 0; k < 3; k++) {
+        if (lits[k].text[0] == (char)ps->b[ps->pos]) {
+            break;
+        }
+    }
+    if (k == 3) {
+        return fail(ps, APISEC_JSON_ERR_SYNTAX, ps->pos);
+    }
+    if (avail < lits[k].len ||
+        memcmp(ps->b + ps->pos, lits[k].text, lits[k].len) != 0) {
+        apr_size_t j;
+
+        for (j = 0; j < avail && j < lits[k].len; j++) {
+            if (ps->b[ps->pos + j] != (unsigned char)lits[k].text[j]) {
+                return fail(ps, APISEC_JSON_ERR_SYNTAX, ps->pos + j);
+            }
+        }
+        return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
+    }
+    idx = new_tok(ps, lits[k].type, ps->pos);
+    if (idx < 0) {
+        return -1;
+    }
+    ps->tok[idx].len = (apr_uint32_t)lits[k].len;
+    ps->pos += lits[k].len;
+    return idx;
+}
+
+static const char *name_of(const parser_t *ps, apr_uint32_t i)
+{
+    const apisec_json_tok_t *k = &ps->tok[i];
+
+    return ((k->flags & APISEC_JSON_F_ESCAPED) ? ps->dec : (const char *)ps->b) +
+           k->u.s.off;
+}
+
+/* Name order for the duplicate check: length, bytes, then token index so
+ * that equal names sort by position and the report is deterministic. */
+static int name_cmp(const parser_t *ps, apr_uint32_t a, apr_uint32_t b)
+{
+    const apisec_json_tok_t *x = &ps->tok[a], *y = &ps->tok[b];
+    int c;
+
+    if (x->u.s.len != y->u.s.len) {
+        return x->u.s.len < y->u.s.len ? -1 : 1;
+    }
+    c = memcmp(name_of(ps, a), name_of(ps, b), x->u.s.len);
+    if (c) {
+        return c;
+    }
+    return a < b ? -1 : (a > b);
+}
+
+static int same_name(const parser_t *ps, apr_uint32_t a, apr_uint32_t b)
+{
+    return ps->tok[a].u.s.len == ps->tok[b].u.s.len &&
+           memcmp(name_of(ps, a), name_of(ps, b), ps->tok[a].u.s.len) == 0;
+}
+
+/* Heapsort: O(n log n) whatever names an attacker picks, no allocation. */
+static void sift(const parser_t *ps, apr_uint32_t *a, apr_size_t root,
+                 apr_size_t n)
+{
+    for (;;) {
+        apr_size_t c = 2 * root + 1;
+        apr_uint32_t tmp;
+
+        if (c >= n) {
+            return;
+        }
+        if (c + 1 < n && name_cmp(ps, a[c], a[c + 1]) < 0) {
+            c++;
+        }
+        if (name_cmp(ps, a[root], a[c]) >= 0) {
+            return;
+        }
+        tmp = a[root];
+        a[root] = a[c];
+        a[c] = tmp;
+        root = c;
+    }
+}
+
+static void heapsort_names(const parser_t *ps, apr_uint32_t *a, apr_size_t n)
+{
+    apr_size_t k;
+
+    for (k = n / 2; k > 0; k--) {
+        sift(ps, a, k - 1, n);
+    }
+    for (k = n; k > 1; k--) {
+        apr_uint32_t tmp = a[0];
+
+        a[0] = a[k - 1];
+        a[k - 1] = tmp;
+        sift(ps, a, 0, k - 1);
+    }
+}
+
+#define SMALL_OBJECT 16
+
+/* Returns the name token of the first member (in document order) whose name
+ * an earlier member already has, or 0. */
+static apr_uint32_t find_duplicate(parser_t *ps, apr_uint32_t obj)
+{
+    apr_uint32_t n = ps->tok[obj].u.c.count, k, m, key = obj + 1, dup = 0;
+    apr_uint32_t small[SMALL_OBJECT], *keys = small;
+
+    if (n < 2) {
+        return 0;
+    }
+    if (n > SMALL_OBJECT) {
+        if (n > ps->scratch_cap) {
+            ps->scratch = apr_palloc(ps->p, sizeof(*ps->scratch) * n * 2);
+            if (!ps->scratch) {
+                ps->scratch_cap = 0;
+                return (apr_uint32_t)-1;
+            }
+            ps->scratch_cap = n * 2;
+        }
+        keys = ps->scratch;
+    }
+    for (m = 0; m < n; m++) {
+        keys[m] = key;
+        key = (ps->tok[key + 1].type == APISEC_JSON_OBJECT ||
+               ps->tok[key + 1].type == APISEC_JSON_ARRAY)
+                  ? ps->tok[key + 1].u.c.end
+                  : key + 2;
+    }
+    if (n <= SMALL_OBJECT) {
+        for (m = 1; m < n; m++) {
+            for (k = 0; k < m; k++) {
+                if (same_name(ps, keys[k], keys[m])) {
+                    return keys[m];
+                }
+            }
+        }
+        return 0;
+    }
+    heapsort_names(ps, keys, n);
+    for (m = 1; m < n; m++) {
+        /* keys[m] repeats an earlier name: the second of its run is the
+         * first repeat in document order for that name */
+        if (same_name(ps, keys[m - 1], keys[m]) &&
+            (m < 2 || !same_name(ps, keys[m - 2], keys[m - 1]))) {
+            if (!dup || keys[m] < dup) {
+                dup = keys[m];
+            }
+        }
+    }
+    return dup;
+}
+
+static int forbidden_name(const char *s, apr_size_t len)
+{
+    return (len == 9 && memcmp(s, "__proto__", 9) == 0) ||
+           (len == 11 && memcmp(s, "constructor", 11) == 0) ||
+           (len == 9 && memcmp(s, "prototype", 9) == 0);
+}
+
+/* At pos (whitespace skipped): a member name, the colon, whitespace. */
+static int begin_member(parser_t *ps, level_t *lv)
+{
+    const char *name;
+    apr_size_t nlen;
+    apisec_json_tok_t *t;
+    int idx;
+
+    if (ps->pos >= ps->len) {
+        return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
+    }
+    if (ps->b[ps->pos] != '"') {
+        return fail(ps, APISEC_JSON_ERR_SYNTAX, ps->pos);
+    }
+    idx = parse_string(ps);
+    if (idx < 0) {
+        return -1;
+    }
+    t = &ps->tok[idx];
+    name = name_of(ps, (apr_uint32_t)idx);
+    nlen = t->u.s.len;
+    if (memchr(name, '\0', nlen)) {
+        return fail(ps, APISEC_JSON_ERR_NUL_IN_NAME, t->off - 1);
+    }
+    lv->key = (apr_uint32_t)idx;
+    if (!ps->allow_proto && forbidden_name(name, nlen)) {
+        lv->in_member = 1; /* so the pointer names the member */
+        return fail(ps, APISEC_JSON_ERR_FORBIDDEN_NAME, t->off - 1);
+    }
+    skip_ws(ps);
+    if (ps->pos >= ps->len) {
+        return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
+    }
+    if (ps->b[ps->pos] != ':') {
+        return fail(ps, APISEC_JSON_ERR_SYNTAX, ps->pos);
+    }
+    ps->pos++;
+    skip_ws(ps);
+    lv->in_member = 1;
+    return 0;
+}
+
+static int open_container(parser_t *ps, apisec_json_type_e type)
+{
+    level_t *lv;
+    int idx;
+
+    if (ps->depth >= ps->max_depth) {
+        return fail(ps, APISEC_JSON_ERR_DEPTH, ps->pos);
+    }
+    idx = new_tok(ps, type, ps->pos);
+    if (idx < 0) {
+        return -1;
+    }
+    lv = &ps->stack[ps->depth++];
+    lv->tok = (apr_uint32_t)idx;
+    lv->key = 0;
+    lv->in_member = 0;
+    ps->pos++;
+    skip_ws(ps);
+    return 0;
+}
+
+/* Closes the top container (pos at its closing bracket). */
+static int close_container(parser_t *ps)
+{
+    level_t *lv = &ps->stack[ps->depth - 1];
+    apisec_json_tok_t *t = &ps->tok[lv->tok];
+
+    t->u.c.end = ps->ntok;
+    t->len = (apr_uint32_t)(ps->pos + 1 - t->off);
+    if (t->type == APISEC_JSON_OBJECT) {
+        apr_uint32_t dup = find_duplicate(ps, lv->tok);
+
+        if (dup == (apr_uint32_t)-1) {
+            return fail(ps, APISEC_JSON_ERR_NOMEM, ps->pos);
+        }
+        if (dup) {
+            ps->err_key = dup;
+            return fail(ps, APISEC_JSON_ERR_DUPLICATE, ps->tok[dup].off - 1);
+        }
+    }
+    ps->depth--;
+    ps->pos++;
+    return 0;
+}
+
+static int parse_scalar(parser_t *ps)
+{
+    unsigned char c = ps->b[ps->pos];
+
+    if (c == '"') {
+        return parse_string(ps);
+    }
+    if (c == '-' || is_digit(c)) {
+        return parse_number(ps);
+    }
+    return parse_literal(ps);
+}
+
+/* After a value completed: separators and closing brackets until the next
+ * value is due (returns 1) or the text is complete (returns 0). */
+static int after_value(parser_t *ps)
+{
+    for (;;) {
+        level_t *lv;
+        apisec_json_tok_t *ct;
+        unsigned char c;
+
+        if (ps->depth == 0) {
+            skip_ws(ps);
+            if (ps->pos != ps->len) {
+                return fail(ps, APISEC_JSON_ERR_TRAILING, ps->pos);
+            }
+            return 0;
+        }
+        lv = &ps->stack[ps->depth - 1];
+        ct = &ps->tok[lv->tok];
+        if (lv->in_member) {
+            ct->u.c.count++;
+            lv->in_member = 0;
+        }
+        skip_ws(ps);
+        if (ps->pos >= ps->len) {
+            return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
+        }
+        c = ps->b[ps->pos];
+        if (c == ',') {
+            ps->pos++;
+            skip_ws(ps);
+            if (ct->type == APISEC_JSON_OBJECT) {
+                return begin_member(ps, lv) < 0 ? -1 : 1;
+            }
+            lv->in_member = 1;
+            return 1;
+        }
+        if (c != (ct->type == APISEC_JSON_OBJECT ? '}' : ']')) {
+            return fail(ps, APISEC_JSON_ERR_SYNTAX, ps->pos);
+        }
+        if (close_container(ps) < 0) {
+            return -1;
+        }
+    }
+}
+
+static int run(parser_t *ps)
+{
+    skip_ws(ps);
+    if (ps->pos == ps->len) {
+        return fail(ps, APISEC_JSON_ERR_EMPTY, ps->len);
+    }
+    for (;;) {
+        int rc;
+        unsigned char c;
+
+        /* a value is due at pos, whitespace skipped */
+        if (ps->pos >= ps->len) {
+            return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
+        }
+        c = ps->b[ps->pos];
+        if (c == '{' || c == '[') {
+            int obj = (c == '{');
+
+            if (open_container(ps, obj ? APISEC_JSON_OBJECT : APISEC_JSON_ARRAY) < 0) {
+                return -1;
+            }
+            if (ps->pos >= ps->len) {
+                return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
+            }
+            if (ps->b[ps->pos] == (obj ? '}' : ']')) {
+                if (close_container(ps) < 0) {
+                    return -1;
+                }
+            }
+            else if (obj) {
+                if (begin_member(ps, &ps->stack[ps->depth - 1]) < 0) {
+                    return -1;
+                }
+                continue;
+            }
+            else {
+                ps->stack[ps->depth - 1].in_member = 1;
+                continue;
+            }
+        }
+        else if (parse_scalar(ps) < 0) {
+            return -1;
+        }
+        rc = after_value(ps);
+        if (rc <= 0) {
+            return rc;
+        }
+    }
+}
+
+int apisec_json_pointer_append(char *buf, apr_size_t cap, apr_size_t *pos,
+                               const char *name, apr_size_t len)
+{
+    apr_size_t o = *pos, k;
+    int ok = 1;
+
+    if (cap == 0) {
+        return 0;
+    }
+    if (o + 1 < cap) {
+        buf[o++] = '/';
+    }
+    else {
+        ok = 0;
+    }
+    for (k = 0; ok && k < len; k++) {
+        char c = name[k];
+        int two = (c == '~' || c == '/');
+
+        if (o + 1 + two >= cap) {
+            ok = 0;
+            break;
+        }
+        if (two) {
+            buf[o++] = '~';
+            buf[o++] = (c == '~') ? '0' : '1';
+        }
+        else {
+            buf[o++] = c;
+        }
+    }
+    buf[o] = '\0';
+    *pos = o;
+    return ok;
+}
+
+static const char *error_pointer(parser_t *ps)
+{
+    apr_size_t cap = 1, pos = 0;
+    unsigned int d;
+    char *buf;
+
+    for (d = 0; d < ps->depth; d++) {
+        cap += 24;
+        if (ps->tok[ps->stack[d].tok].type == APISEC_JSON_OBJECT &&
+            ps->stack[d].in_member) {
+            cap += 2 * (apr_size_t)ps->tok[ps->stack[d].key].u.s.len;
+        }
+    }
+    if (ps->err_key) {
+        cap += 2 * (apr_size_t)ps->tok[ps->err_key].u.s.len + 2;
+    }
+    buf = apr_palloc(ps->p, cap);
+    if (!buf) {
+        return NULL;
+    }
+    buf[0] = '\0';
+    for (d = 0; d < ps->depth; d++) {
+        const level_t *lv = &ps->stack[d];
+        const apisec_json_tok_t *ct = &ps->tok[lv->tok];
+
+        if (!lv->in_member) {
+            break;
+        }
+        if (ct->type == APISEC_JSON_OBJECT) {
+            apisec_json_pointer_append(buf, cap, &pos, name_of(ps, lv->key),
+                                       ps->tok[lv->key].u.s.len);
+        }
+        else {
+            char num[16];
+            int n = apr_snprintf(num, sizeof(num), "%u", ct->u.c.count);
+
+            apisec_json_pointer_append(buf, cap, &pos, num, (apr_size_t)n);
+        }
+    }
+    if (ps->err_key) {
+        apisec_json_pointer_append(buf, cap, &pos, name_of(ps, ps->err_key),
+                                   ps->tok[ps->err_key].u.s.len);
+    }
+    return buf;
+}
+
+static apisec_json_err_e report(parser_t *ps, apisec_json_error_t *err,
+                                int with_pointer)
+{
+    if (err) {
+        err->code = ps->code;
+        err->msg = apisec_json_strerror(ps->code);
+        err->offset = ps->err_off;
+        err->pointer = with_pointer ? error_pointer(ps) : NULL;
+    }
+    return ps->code;
+}
+
+apisec_json_err_e apisec_json_tape_parse(apr_pool_t *p, const char *buf,
+                                         apr_size_t len,
+                                         const apisec_json_opts_t *opts,
+                                         apisec_json_tape_t **tape,
+                                         apisec_json_error_t *err)
+{
+    apisec_json_opts_t defaults;
+    parser_t ps;
+    apisec_json_tape_t *t;
+
+    *tape = NULL;
+    if (!opts) {
+        apisec_json_opts_default(&defaults);
+        opts = &defaults;
+    }
+    if (!plain_ready) {
+        init_plain();
+    }
+    memset(&ps, 0, sizeof(ps));
+    ps.p = p;
+    ps.b = (const unsigned char *)buf;
+    ps.len = len;
+    ps.max_depth = opts->max_depth ? opts->max_depth : APISEC_JSON_DEFAULT_DEPTH;
+    if (ps.max_depth > APISEC_JSON_MAX_DEPTH) {
+        ps.max_depth = APISEC_JSON_MAX_DEPTH;
+    }
+    ps.allow_proto = opts->allow_proto_names;
+    if ((opts->max_bytes && len > opts->max_bytes) || len >= 0xFFFFFFF0u) {
+        fail(&ps, APISEC_JSON_ERR_TOO_LARGE,
+             opts->max_bytes && len > opts->max_bytes ? opts->max_bytes : 0);
+        return report(&ps, err, 0);
+    }
+    ps.cap = (apr_uint32_t)(len / 16 + 16);
+    ps.tok = apr_palloc(p, sizeof(*ps.tok) * ps.cap);
+    ps.stack = apr_palloc(p, sizeof(*ps.stack) * ps.max_depth);
+    if (!ps.tok || !ps.stack) {
+        fail(&ps, APISEC_JSON_ERR_NOMEM, 0);
+        return report(&ps, err, 0);
+    }
+    if (run(&ps) < 0) {
+        return report(&ps, err, ps.code != APISEC_JSON_ERR_NOMEM);
+    }
+    t = apr_palloc(p, sizeof(*t));
+    if (!t) {
+        fail(&ps, APISEC_JSON_ERR_NOMEM, 0);
+        return report(&ps, err, 0);
+    }
+    t->tok = ps.tok;
+    t->ntok = ps.ntok;
+    t->body = buf;
+    t->len = len;
+    t->dec = ps.dec;
+    *tape = t;
+    return APISEC_JSON_OK;
+}
