@@ -2,7 +2,8 @@
  * every httpd process of one server uses.
  *
  * What it promises:
- * - memory is bounded by the segment: a header and N slots of 80 bytes;
+ * - memory is bounded by the segment: a 64-byte header and slots of 72
+ *   bytes ((size - 64) / 72 of them: 14,563 in the default 1M);
  * - a key lives only in the PROBE (8) slots that follow its hash's home
  *   slot, so every operation touches at most 8 slots under the lock;
  * - when all 8 are taken by other live keys, the one that expires soonest
@@ -61,7 +62,7 @@ apr_status_t apisec_store_shm_stats(apisec_store_t *store,
 /* The clock the store reads expiry against; tests replace it. */
 typedef apr_time_t apisec_store_clock_fn(void);
 void apisec_store_shm_set_clock(apisec_store_t *store,
-                                apisec_store_clock_fn *clock);
+                                apisec_store_clock_fn *now_fn);
 
 /* SipHash-2-4 with a 128-bit result (out: 16 bytes, little-endian halves);
  * exported for its test vectors. */

@@ -10,12 +10,12 @@ if ($ENV{CONTENT_LENGTH}) {
     read(STDIN, $body, $ENV{CONTENT_LENGTH});
 }
 my %env = map { $_ => $ENV{$_} } grep { /^(HTTP_|APISEC_)/ } keys %ENV;
-sub q { my $s = shift; $s =~ s/(["\\])/\\$1/g; $s =~ s/([\x00-\x1f])/sprintf('\\u%04x', ord $1)/ge; "\"$s\"" }
+sub js { my $s = shift; $s =~ s/(["\\])/\\$1/g; $s =~ s/([\x00-\x1f])/sprintf('\\u%04x', ord $1)/ge; "\"$s\"" }
 print "Content-Type: application/json\r\n";
 print "X-Powered-By: PHP/8.2.0\r\n";
 print "X-Frame-Options: ALLOWALL\r\n";
 print "Access-Control-Allow-Origin: *\r\n";
 print "\r\n";
-print "{", join(",", q("method") . ":" . q($ENV{REQUEST_METHOD}),
-               q("env") . ":{" . join(",", map { q($_) . ":" . q($env{$_}) } sort keys %env) . "}",
-               q("body") . ":" . q($body)), "}\n";
+print "{", join(",", js("method") . ":" . js($ENV{REQUEST_METHOD}),
+               js("env") . ":{" . join(",", map { js($_) . ":" . js($env{$_}) } sort keys %env) . "}",
+               js("body") . ":" . js($body)), "}\n";

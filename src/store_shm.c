@@ -1,0 +1,517 @@
+/* Shared-memory table behind the store interface.
+ *
+ * Locking: one apr_global_mutex for the whole table. Every operation holds
+ * it for a scan of at most PROBE slots and a copy of at most 32 bytes: no
+ * system call, no allocation, a few hundred nanoseconds. At that length one
+ * lock is not what limits httpd (a request costs ~45 us), while stripes
+ * would need several mutexes the glue must create and reattach, and atomics
+ * alone cannot update a slot's hash, expiry and value together. Linux's
+ * default process mutex (pthread, robust in APR 1.7) is released when a
+ * process dies holding it, so a crashed child does not wedge the others. */
+#include "store_shm.h"
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <string.h>
+
+#define SHM_MAGIC 0x61706973u /* "apis" */
+#define SHM_VERSION 1u
+#define PROBE APISEC_STORE_SHM_PROBE
+
+typedef struct {
+    apr_uint32_t magic;
+    apr_uint32_t version;
+    apr_uint64_t size;
+    apr_uint64_t nslots;
+    unsigned char secret[16];
+    apr_uint64_t cas_seq;
+    apr_uint64_t evictions;
+    apr_uint64_t reserved[2];
+} shm_header_t;
+
+/* cas == 0 marks an empty slot, so tokens start at 1. */
+typedef struct {
+    apr_uint64_t hash[2];
+    apr_time_t expires; /* 0: no expiry */
+    apr_uint64_t cas;
+    unsigned char vlen;
+    unsigned char val[APISEC_STORE_VALUE_MAX];
+} shm_slot_t;
+
+typedef struct {
+    shm_header_t *hdr;
+    shm_slot_t *slots;
+    apr_global_mutex_t *mutex;
+    apisec_store_clock_fn *clock;
+} shm_store_t;
+
+/* ---- SipHash-2-4-128 (Aumasson and Bernstein), written from the paper ---- */
+
+#define ROTL(x, b) (apr_uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+
+static apr_uint64_t load64(const unsigned char *p)
+{
+    apr_uint64_t v = 0;
+    int i;
+
+    for (i = 7; i >= 0; --i) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
+static void store64(unsigned char *p, apr_uint64_t v)
+{
+    int i;
+
+    for (i = 0; i < 8; ++i) {
+        p[i] = (unsigned char)(v >> (8 * i));
+    }
+}
+
+static void sipround(apr_uint64_t v[4], int n)
+{
+    for (; n > 0; --n) {
+        v[0] += v[1]; v[1] = ROTL(v[1], 13); v[1] ^= v[0]; v[0] = ROTL(v[0], 32);
+        v[2] += v[3]; v[3] = ROTL(v[3], 16); v[3] ^= v[2];
+        v[0] += v[3]; v[3] = ROTL(v[3], 21); v[3] ^= v[0];
+        v[2] += v[1]; v[1] = ROTL(v[1], 17); v[1] ^= v[2]; v[2] = ROTL(v[2], 32);
+    }
+}
+
+void apisec_store_shm_hash128(const unsigned char key[16], const void *data,
+                              apr_size_t len, unsigned char out[16])
+{
+    const unsigned char *m = data;
+    apr_uint64_t k0 = load64(key), k1 = load64(key + 8), b, v[4];
+    apr_size_t i, tail = len & 7;
+
+    v[0] = k0 ^ 0x736f6d6570736575ULL;
+    v[1] = k1 ^ 0x646f72616e646f6dULL ^ 0xee;
+    v[2] = k0 ^ 0x6c7967656e657261ULL;
+    v[3] = k1 ^ 0x7465646279746573ULL;
+    for (i = 0; i + 8 <= len; i += 8) {
+        apr_uint64_t w = load64(m + i);
+        v[3] ^= w;
+        sipround(v, 2);
+        v[0] ^= w;
+    }
+    b = (apr_uint64_t)(len & 0xff) << 56;
+    for (i = 0; i < tail; ++i) {
+        b |= (apr_uint64_t)m[len - tail + i] << (8 * i);
+    }
+    v[3] ^= b;
+    sipround(v, 2);
+    v[0] ^= b;
+    v[2] ^= 0xee;
+    sipround(v, 4);
+    store64(out, v[0] ^ v[1] ^ v[2] ^ v[3]);
+    v[1] ^= 0xdd;
+    sipround(v, 4);
+    store64(out + 8, v[0] ^ v[1] ^ v[2] ^ v[3]);
+}
+
+/* ---- table ---- */
+
+static void key_hash(const shm_store_t *st, const void *key, apr_size_t klen,
+                     apr_uint64_t h[2])
+{
+    unsigned char out[16];
+
+    apisec_store_shm_hash128(st->hdr->secret, key, klen, out);
+    h[0] = load64(out);
+    h[1] = load64(out + 8);
+}
+
+static int live(const shm_slot_t *s, apr_time_t now)
+{
+    return s->cas != 0 && (s->expires == 0 || s->expires > now);
+}
+
+static shm_slot_t *window_slot(shm_store_t *st, const apr_uint64_t h[2],
+                               int i)
+{
+    return &st->slots[(h[0] + (apr_uint64_t)i) % st->hdr->nslots];
+}
+
+static shm_slot_t *find(shm_store_t *st, const apr_uint64_t h[2],
+                        apr_time_t now)
+{
+    int i;
+
+    for (i = 0; i < PROBE; ++i) {
+        shm_slot_t *s = window_slot(st, h, i);
+        if (live(s, now) && s->hash[0] == h[0] && s->hash[1] == h[1]) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+/* Where a key not live in its window goes: the first empty or expired
+ * slot, else the live one that expires soonest (no expiry counts as
+ * latest), which is evicted. */
+static shm_slot_t *place(shm_store_t *st, const apr_uint64_t h[2],
+                         apr_time_t now)
+{
+    shm_slot_t *victim = NULL;
+    int i;
+
+    for (i = 0; i < PROBE; ++i) {
+        shm_slot_t *s = window_slot(st, h, i);
+        if (!live(s, now)) {
+            return s;
+        }
+        if (victim == NULL
+            || (s->expires != 0
+                && (victim->expires == 0 || s->expires < victim->expires))) {
+            victim = s;
+        }
+    }
+    ++st->hdr->evictions;
+    return victim;
+}
+
+static apr_time_t expiry(apr_time_t now, apr_uint32_t ttl)
+{
+    return ttl == 0 ? 0 : now + apr_time_from_sec((apr_time_t)ttl);
+}
+
+static void write_slot(shm_store_t *st, shm_slot_t *s, const apr_uint64_t h[2],
+                       const void *val, apr_size_t vlen, apr_time_t expires)
+{
+    s->hash[0] = h[0];
+    s->hash[1] = h[1];
+    s->expires = expires;
+    s->vlen = (unsigned char)vlen;
+    if (vlen > 0) {
+        memcpy(s->val, val, vlen);
+    }
+    s->cas = ++st->hdr->cas_seq;
+    if (s->cas == 0) { /* 2^64 writes later; 0 means empty */
+        s->cas = ++st->hdr->cas_seq;
+    }
+}
+
+static apr_status_t lock(shm_store_t *st)
+{
+    return apr_global_mutex_lock(st->mutex);
+}
+
+static apr_status_t unlock(shm_store_t *st, apr_status_t rv)
+{
+    apr_status_t urv = apr_global_mutex_unlock(st->mutex);
+
+    return rv == APR_SUCCESS && urv != APR_SUCCESS ? urv : rv;
+}
+
+/* ---- operations ---- */
+
+/* Counters are decimal text, as in memcached, so get() reads the same bytes
+ * from either backend. */
+static int parse_counter(const shm_slot_t *s, apr_uint64_t *v)
+{
+    apr_uint64_t n = 0;
+    unsigned i;
+
+    if (s->vlen == 0 || s->vlen > 20) {
+        return 0;
+    }
+    for (i = 0; i < s->vlen; ++i) {
+        unsigned d = (unsigned)(s->val[i] - '0');
+        if (d > 9 || n > (APR_UINT64_MAX - d) / 10) {
+            return 0;
+        }
+        n = n * 10 + d;
+    }
+    *v = n;
+    return 1;
+}
+
+static apr_status_t shm_incr(void *h, const void *key, apr_size_t klen,
+                             apr_uint64_t delta, apr_uint64_t initial,
+                             apr_uint32_t ttl, apr_uint64_t *value)
+{
+    shm_store_t *st = h;
+    apr_time_t now = st->clock();
+    apr_uint64_t hh[2], v;
+    shm_slot_t *s;
+    apr_time_t expires;
+    char buf[24];
+    apr_status_t rv;
+
+    key_hash(st, key, klen, hh);
+    if ((rv = lock(st)) != APR_SUCCESS) {
+        return rv;
+    }
+    s = find(st, hh, now);
+    if (s != NULL) {
+        if (!parse_counter(s, &v)) {
+            return unlock(st, APR_EINVAL);
+        }
+        v += delta; /* wraps at 2^64 like memcached */
+        expires = s->expires;
+    }
+    else {
+        s = place(st, hh, now);
+        v = initial;
+        expires = expiry(now, ttl);
+    }
+    apr_snprintf(buf, sizeof(buf), "%" APR_UINT64_T_FMT, v);
+    write_slot(st, s, hh, buf, strlen(buf), expires);
+    *value = v;
+    return unlock(st, APR_SUCCESS);
+}
+
+static apr_status_t shm_get(void *h, const void *key, apr_size_t klen,
+                            unsigned char *val, apr_size_t *vlen,
+                            apr_uint64_t *cas)
+{
+    shm_store_t *st = h;
+    apr_time_t now = st->clock();
+    apr_uint64_t hh[2];
+    shm_slot_t *s;
+    apr_status_t rv;
+
+    key_hash(st, key, klen, hh);
+    if ((rv = lock(st)) != APR_SUCCESS) {
+        return rv;
+    }
+    s = find(st, hh, now);
+    if (s == NULL) {
+        return unlock(st, APISEC_STORE_NOTFOUND);
+    }
+    memcpy(val, s->val, s->vlen);
+    *vlen = s->vlen;
+    if (cas != NULL) {
+        *cas = s->cas;
+    }
+    return unlock(st, APR_SUCCESS);
+}
+
+static apr_status_t shm_set(void *h, const void *key, apr_size_t klen,
+                            const void *val, apr_size_t vlen,
+                            apr_uint32_t ttl)
+{
+    shm_store_t *st = h;
+    apr_time_t now = st->clock();
+    apr_uint64_t hh[2];
+    shm_slot_t *s;
+    apr_status_t rv;
+
+    key_hash(st, key, klen, hh);
+    if ((rv = lock(st)) != APR_SUCCESS) {
+        return rv;
+    }
+    s = find(st, hh, now);
+    if (s == NULL) {
+        s = place(st, hh, now);
+    }
+    write_slot(st, s, hh, val, vlen, expiry(now, ttl));
+    return unlock(st, APR_SUCCESS);
+}
+
+static apr_status_t shm_cas(void *h, const void *key, apr_size_t klen,
+                            const void *val, apr_size_t vlen,
+                            apr_uint32_t ttl, apr_uint64_t cas)
+{
+    shm_store_t *st = h;
+    apr_time_t now = st->clock();
+    apr_uint64_t hh[2];
+    shm_slot_t *s;
+    apr_status_t rv;
+
+    key_hash(st, key, klen, hh);
+    if ((rv = lock(st)) != APR_SUCCESS) {
+        return rv;
+    }
+    s = find(st, hh, now);
+    if (cas == 0) {
+        if (s != NULL) {
+            return unlock(st, APISEC_STORE_EXISTS);
+        }
+        s = place(st, hh, now);
+    }
+    else if (s == NULL) {
+        return unlock(st, APISEC_STORE_NOTFOUND);
+    }
+    else if (s->cas != cas) {
+        return unlock(st, APISEC_STORE_EXISTS);
+    }
+    write_slot(st, s, hh, val, vlen, expiry(now, ttl));
+    return unlock(st, APR_SUCCESS);
+}
+
+static apr_status_t shm_del(void *h, const void *key, apr_size_t klen)
+{
+    shm_store_t *st = h;
+    apr_time_t now = st->clock();
+    apr_uint64_t hh[2];
+    shm_slot_t *s;
+    apr_status_t rv;
+
+    key_hash(st, key, klen, hh);
+    if ((rv = lock(st)) != APR_SUCCESS) {
+        return rv;
+    }
+    s = find(st, hh, now);
+    if (s == NULL) {
+        return unlock(st, APISEC_STORE_NOTFOUND);
+    }
+    memset(s, 0, sizeof(*s));
+    return unlock(st, APR_SUCCESS);
+}
+
+static apr_status_t shm_update(void *h, const void *key, apr_size_t klen,
+                               apisec_store_update_fn *fn, void *baton)
+{
+    shm_store_t *st = h;
+    apr_time_t now = st->clock();
+    apr_uint64_t hh[2];
+    unsigned char nv[APISEC_STORE_VALUE_MAX];
+    apr_size_t nlen = 0;
+    apr_uint32_t ttl = 0;
+    shm_slot_t *s;
+    apr_status_t rv;
+
+    key_hash(st, key, klen, hh);
+    if ((rv = lock(st)) != APR_SUCCESS) {
+        return rv;
+    }
+    s = find(st, hh, now);
+    if (fn(baton, s ? s->val : NULL, s ? s->vlen : 0, nv, &nlen, &ttl)) {
+        if (nlen > APISEC_STORE_VALUE_MAX) {
+            return unlock(st, APR_EINVAL);
+        }
+        if (s == NULL) {
+            s = place(st, hh, now);
+        }
+        write_slot(st, s, hh, nv, nlen, expiry(now, ttl));
+    }
+    return unlock(st, APR_SUCCESS);
+}
+
+static const apisec_store_ops_t shm_ops = {
+    "shm", shm_incr, shm_get, shm_set, shm_cas, shm_del, shm_update
+};
+
+/* ---- segment ---- */
+
+static apr_status_t init_table(shm_header_t *hdr, apr_size_t size)
+{
+    apr_status_t rv;
+
+    memset(hdr, 0, size);
+    rv = apr_generate_random_bytes(hdr->secret, sizeof(hdr->secret));
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    hdr->size = size;
+    hdr->nslots = (size - sizeof(*hdr)) / sizeof(shm_slot_t);
+    hdr->version = SHM_VERSION;
+    hdr->magic = SHM_MAGIC; /* last: a half-made table is never "valid" */
+    return APR_SUCCESS;
+}
+
+apr_status_t apisec_store_shm_attach(apr_pool_t *p, void *base,
+                                     apr_size_t size,
+                                     apr_global_mutex_t *mutex, int *fresh,
+                                     apisec_store_t **store)
+{
+    shm_header_t *hdr = base;
+    shm_store_t *st;
+    apisec_store_t *s;
+    int init;
+    apr_status_t rv;
+
+    if (base == NULL || mutex == NULL || size < APISEC_STORE_SHM_MIN_SIZE
+        || size > APISEC_STORE_SHM_MAX_SIZE) {
+        return APR_EINVAL;
+    }
+    if ((rv = apr_global_mutex_lock(mutex)) != APR_SUCCESS) {
+        return rv;
+    }
+    init = hdr->magic != SHM_MAGIC || hdr->version != SHM_VERSION
+           || hdr->size != size
+           || hdr->nslots != (size - sizeof(*hdr)) / sizeof(shm_slot_t);
+    rv = init ? init_table(hdr, size) : APR_SUCCESS;
+    apr_global_mutex_unlock(mutex);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    st = apr_pcalloc(p, sizeof(*st));
+    st->hdr = hdr;
+    st->slots = (shm_slot_t *)(hdr + 1);
+    st->mutex = mutex;
+    st->clock = apr_time_now;
+    s = apr_pcalloc(p, sizeof(*s));
+    s->ops = &shm_ops;
+    s->handle = st;
+    *store = s;
+    if (fresh != NULL) {
+        *fresh = init;
+    }
+    return APR_SUCCESS;
+}
+
+void apisec_store_shm_set_clock(apisec_store_t *store,
+                                apisec_store_clock_fn *now_fn)
+{
+    ((shm_store_t *)store->handle)->clock = now_fn ? now_fn : apr_time_now;
+}
+
+apr_status_t apisec_store_shm_stats(apisec_store_t *store,
+                                    apisec_store_shm_stats_t *stats)
+{
+    shm_store_t *st = store->handle;
+    apr_time_t now = st->clock();
+    apr_uint64_t i, n = 0;
+    apr_status_t rv;
+
+    if ((rv = lock(st)) != APR_SUCCESS) {
+        return rv;
+    }
+    for (i = 0; i < st->hdr->nslots; ++i) {
+        n += live(&st->slots[i], now) ? 1 : 0;
+    }
+    stats->slots = st->hdr->nslots;
+    stats->live = n;
+    stats->evictions = st->hdr->evictions;
+    stats->bytes = (apr_size_t)st->hdr->size;
+    return unlock(st, APR_SUCCESS);
+}
+
+const char *apisec_store_shm_parse_size(const char *arg, apr_size_t *size)
+{
+    apr_uint64_t n = 0, mult = 1;
+    const char *s = arg;
+
+    if (!apr_isdigit(*s)) {
+        return "the size must be a number of bytes, optionally with K, M or G";
+    }
+    for (; apr_isdigit(*s); ++s) {
+        n = n * 10 + (apr_uint64_t)(*s - '0');
+        if (n > APISEC_STORE_SHM_MAX_SIZE) {
+            return "the size must be at most 1G";
+        }
+    }
+    switch (apr_toupper(*s)) {
+    case '\0': break;
+    case 'K': mult = 1024; break;
+    case 'M': mult = 1024 * 1024; break;
+    case 'G': mult = 1024 * 1024 * 1024; break;
+    default:
+        return "the size must be a number of bytes, optionally with K, M or G";
+    }
+    if (*s != '\0' && s[1] != '\0') {
+        return "the size must be a number of bytes, optionally with K, M or G";
+    }
+    if (n * mult > APISEC_STORE_SHM_MAX_SIZE) {
+        return "the size must be at most 1G";
+    }
+    if (n * mult < APISEC_STORE_SHM_MIN_SIZE) {
+        return "the size must be at least 16K";
+    }
+    *size = (apr_size_t)(n * mult);
+    return NULL;
+}
