@@ -22,7 +22,7 @@ static const command_rec apisec_cmds[] = {
     AP_INIT_TAKE2("APISecHeader", apisec_cmd_header, NULL, DIR_FILEINFO,
                   "NAME VALUE|off: set one response header, or leave it alone"),
     AP_INIT_TAKE1("APISecCSP", apisec_cmd_csp, NULL, DIR_FILEINFO,
-                  "Content-Security-Policy value, or off"),
+                  "a Content-Security-Policy such as \"default-src 'self'\", or off"),
     AP_INIT_TAKE_ARGV("APISecHSTS", apisec_cmd_hsts, NULL, DIR_FILEINFO,
                       "max-age=N [includeSubDomains] [preload] | off "
                       "(HTTPS responses only)"),

@@ -26,7 +26,7 @@ typedef struct {
     unsigned char secret[16];
     apr_uint64_t cas_seq;
     apr_uint64_t evictions;
-    apr_uint64_t reserved[2];
+    apr_uint64_t reserved; /* keeps the header at 64 bytes */
 } shm_header_t;
 
 /* cas == 0 marks an empty slot, so tokens start at 1. */

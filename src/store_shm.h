@@ -3,7 +3,7 @@
  *
  * What it promises:
  * - memory is bounded by the segment: a 64-byte header and slots of 72
- *   bytes ((size - 64) / 72 of them: 14,563 in the default 1M);
+ *   bytes ((size - 64) / 72 of them: 14,562 in the default 1M);
  * - a key lives only in the PROBE (8) slots that follow its hash's home
  *   slot, so every operation touches at most 8 slots under the lock;
  * - when all 8 are taken by other live keys, the one that expires soonest

@@ -1,0 +1,76 @@
+# Configuration that cannot be safe fails `httpd -t`, naming the directive,
+# the file and the line, and saying what to write instead.
+use strict;
+use warnings;
+use Apache::Test qw(plan ok);
+use Apache::TestUtil qw(t_cmp);
+use File::Temp qw(tempdir);
+
+my @bad = (
+    # [ lines inside <Directory>, directive named, advice pattern ]
+    [ ["APISecCORSAllowOrigin *", "APISecCORSAllowCredentials On"],
+      'APISecCORSAllowCredentials', qr/exact origins/ ],
+    [ ["APISecCORSAllowCredentials On", "APISecCORSAllowOrigin *"],
+      'APISecCORSAllowOrigin', qr/exact origins/ ],
+    [ ["APISecCORSAllowOrigin https://*.example.com"], 'APISecCORSAllowOrigin', qr/wildcard/i ],
+    [ ["APISecCORSAllowOrigin null"], 'APISecCORSAllowOrigin', qr/real origins/ ],
+    [ ["APISecCORSAllowOrigin https://app.example.com/"], 'APISecCORSAllowOrigin', qr/scheme:\/\/host/ ],
+    [ ["APISecCORSAllowOrigin * https://app.example.com"], 'APISecCORSAllowOrigin', qr/not both/ ],
+    [ ["APISecCORSMaxAge -5"], 'APISecCORSMaxAge', qr/seconds/ ],
+    [ ["APISecCORSAllowMethods GET PO/ST"], 'APISecCORSAllowMethods', qr/PO\/ST/ ],
+    [ ["APISecHSTS max-age=600 includeSubDomains preload"], 'APISecHSTS', qr/one year/ ],
+    [ ["APISecHSTS max-age=600 always"], 'APISecHSTS', qr/max-age=N/ ],
+    [ ["APISecHeader \"Bad Name\" x"], 'APISecHeader', qr/token/ ],
+    [ ["APISecHeader X-Test \"a\x01b\""], 'APISecHeader', qr/control/ ],
+    [ ["APISecHeader Strict-Transport-Security max-age=1"], 'APISecHeader', qr/APISecHSTS/ ],
+    [ ["APISecHeader Access-Control-Allow-Origin *"], 'APISecHeader', qr/APISecCORS/ ],
+    [ ["APISecCSP \"\""], 'APISecCSP', qr/default-src/ ],
+    [ ["APISecRequireTLS sometimes"], 'APISecRequireTLS', qr/redirect, reject or off/ ],
+    [ ["APISecRequireTLS reject port=8443"], 'APISecRequireTLS', qr/only redirect/ ],
+    [ ["APISecRequireTLS redirect port=70000"], 'APISecRequireTLS', qr/port/ ],
+    [ ["APISecAuditLog /tmp/audit.log"], 'APISecAuditLog', qr/not allowed in <Directory> context/ ],
+);
+
+plan tests => 2 + 4 * @bad;
+
+my $apxs = $ENV{APISEC_APXS} || 'apxs';
+chomp(my $sbin = `$apxs -q SBINDIR`);
+chomp(my $target = `$apxs -q TARGET`);
+my $httpd = "$sbin/$target";
+my $libexec = $ENV{APISEC_HTTPD_LIBEXECDIR};
+my $module = $ENV{APISEC_MODULE};
+my $dir = tempdir(CLEANUP => 1);
+
+sub check {
+    my @lines = @_;
+    my $conf = "$dir/httpd.conf";
+    open my $f, '>', $conf or die;
+    print $f "ServerRoot $dir\n",
+             "LoadModule mpm_prefork_module $libexec/mod_mpm_prefork.so\n",
+             "LoadModule authz_core_module $libexec/mod_authz_core.so\n",
+             "LoadModule apisec_module $module\n",
+             "ServerName localhost\nListen 127.0.0.1:1\nErrorLog $dir/error_log\n",
+             "PidFile $dir/httpd.pid\n",
+             "<Directory $dir>\n";
+    print $f "  $_\n" for @lines;
+    print $f "</Directory>\n";
+    close $f;
+    my $out = `$httpd -t -f $conf 2>&1`;
+    return ($? >> 8, $out, $conf);
+}
+
+my ($rc, $out) = check('APISecHeaders On', 'APISecCORSAllowOrigin https://app.example.com',
+                       'APISecCORSAllowCredentials On', 'APISecHSTS max-age=31536000 includeSubDomains preload',
+                       'APISecRequireTLS redirect port=8443');
+ok t_cmp($rc, 0, 'a good configuration passes httpd -t');
+ok t_cmp($out, qr/Syntax OK/, 'httpd says Syntax OK');
+
+for my $case (@bad) {
+    my ($lines, $directive, $advice) = @$case;
+    my ($rc, $out, $conf) = check(@$lines);
+    my $line = 9 + @$lines;   # the bad line is the last one in the section
+    ok t_cmp($rc != 0 ? 'refused' : 'accepted', 'refused', "refused: @$lines");
+    ok t_cmp($out, qr/\Q$directive\E/, "names $directive");
+    ok t_cmp($out, qr/line $line of \Q$conf\E/, "names the file and line $line");
+    ok t_cmp($out, $advice, "says what to write instead");
+}
