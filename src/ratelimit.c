@@ -3,6 +3,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- APISecRateLimit argument ---- */
 
@@ -494,8 +495,6 @@ void apisec_ratelimit_headers(apr_pool_t *p, apisec_ratelimit_headers_e fmt,
                               const apisec_ratelimit_result_t *res,
                               apr_table_t *out)
 {
-    const char *u = APR_UINT64_T_FMT;
-
     if (!res->allowed) {
         apr_table_setn(out, "Retry-After",
                        apr_psprintf(p, "%" APR_UINT64_T_FMT, res->retry_after));
@@ -537,5 +536,4 @@ void apisec_ratelimit_headers(apr_pool_t *p, apisec_ratelimit_headers_e fmt,
     case APISEC_RL_HEADERS_OFF:
         break;
     }
-    (void)u;
 }

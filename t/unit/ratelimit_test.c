@@ -1,0 +1,391 @@
+/* Unit tests of the rate-limit core: the directive's argument, GCRA with an
+ * injected clock, the header fields of each format, and accuracy when
+ * several processes share one limit through the shm store. */
+#include "ratelimit.h"
+#include "store_shm.h"
+#include "tap.h"
+
+#include <apr_general.h>
+#include <apr_shm.h>
+#include <apr_strings.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SEC(n) apr_time_from_sec(n)
+
+static apr_pool_t *pool;
+
+static apisec_ratelimit_spec_t *spec_of(const char *line)
+{
+    apisec_ratelimit_spec_t *s = NULL;
+    const char *err = apisec_ratelimit_spec_parse_line(pool, line, &s);
+
+    if (err != NULL) {
+        tap_diag("'%s': %s", line, err);
+        return NULL;
+    }
+    return s;
+}
+
+static void test_parse_good(void)
+{
+    apisec_ratelimit_spec_t *s;
+
+    s = spec_of("100/1m");
+    tap_ok(s && s->limit == 100 && s->period == 60, "100/1m is 100 per 60 s");
+    tap_ok(s && s->key == APISEC_RL_KEY_IP && s->count == APISEC_RL_COUNT_ALL
+               && s->methods == NULL,
+           "defaults are key=ip, count=all, every method");
+    tap_is_str(s ? s->name : NULL, "ip-100-60s", "default name");
+    tap_is_int(s ? s->interval : 0, 600000, "interval is PERIOD/LIMIT");
+    s = spec_of("10/3600");
+    tap_ok(s && s->period == 3600, "a plain PERIOD is seconds");
+    s = spec_of("1/1d");
+    tap_ok(s && s->period == 86400, "1d is 86400 s");
+    s = spec_of("3/1h");
+    tap_ok(s && s->period == 3600 && s->interval == 1200000000,
+           "1h is 3600 s");
+    s = spec_of("3/1s");
+    tap_is_int(s ? s->interval : 0, 333334, "interval rounds up");
+    s = spec_of("5/10s key=user methods=get,Post count=failures name=login");
+    tap_ok(s && s->key == APISEC_RL_KEY_USER
+               && s->count == APISEC_RL_COUNT_FAILURES,
+           "key=user count=failures");
+    tap_ok(s && s->methods->nelts == 2
+               && apisec_ratelimit_method_applies(s, "GET")
+               && apisec_ratelimit_method_applies(s, "POST")
+               && !apisec_ratelimit_method_applies(s, "PUT"),
+           "methods are upper-cased and matched");
+    tap_is_str(s ? s->name : NULL, "login", "name=");
+    s = spec_of("20/1m key=header:X-Api-Key");
+    tap_ok(s && s->key == APISEC_RL_KEY_HEADER
+               && strcmp(s->header, "X-Api-Key") == 0,
+           "key=header:NAME");
+    tap_ok(s && apisec_ratelimit_method_applies(s, "DELETE"),
+           "no methods= applies to every method");
+    s = spec_of("1000000/1s");
+    tap_ok(s && s->interval == 1, "one per microsecond is the finest rate");
+    s = spec_of("5/7d");
+    tap_ok(s != NULL, "7d is the longest PERIOD");
+}
+
+static void bad(const char *line, const char *want, const char *name)
+{
+    apisec_ratelimit_spec_t *s = NULL;
+    const char *err = apisec_ratelimit_spec_parse_line(pool, line, &s);
+
+    if (!tap_ok(err != NULL && strstr(err, want) != NULL, "%s", name)) {
+        tap_diag("'%s' gave: %s", line, err ? err : "(accepted)");
+    }
+}
+
+static void test_parse_bad(void)
+{
+    bad("", "needs LIMIT/PERIOD", "nothing");
+    bad("100", "LIMIT/PERIOD", "no slash");
+    bad("0/1m", "LIMIT must be", "LIMIT 0");
+    bad("-1/1m", "LIMIT must be", "negative LIMIT");
+    bad("abc/1m", "LIMIT must be", "LIMIT not a number");
+    bad("1000000001/1d", "LIMIT must be", "LIMIT too large");
+    bad("99999999999999999999999/1s", "LIMIT must be", "LIMIT overflowing");
+    bad("/1m", "LIMIT must be", "LIMIT empty");
+    bad("100/", "PERIOD must be", "PERIOD empty");
+    bad("100/0", "at least 1s", "PERIOD 0");
+    bad("100/0s", "at least 1s", "PERIOD 0s");
+    bad("100/1w", "unit must be s, m, h or d", "PERIOD unit w");
+    bad("100/1M", "unit must be s, m, h or d", "PERIOD unit M");
+    bad("100/m", "PERIOD must be", "PERIOD unit without a number");
+    bad("100/1.5m", "PERIOD must be", "PERIOD with a fraction");
+    bad("100/8d", "PERIOD must be", "PERIOD past 7d");
+    bad("100/1m/2", "PERIOD must be", "two slashes");
+    bad("2000000/1s", "one request per microsecond", "rate too fine");
+    bad("100/1m key=host", "key must be", "unknown key type");
+    bad("100/1m key=header:", "header name", "header key without a name");
+    bad("100/1m key=header:X(y)", "header name", "header name not a token");
+    bad("100/1m methods=", "methods must be", "empty methods");
+    bad("100/1m methods=GET,,POST", "methods must be", "empty method");
+    bad("100/1m methods=GET,", "methods must be", "trailing comma");
+    bad("100/1m methods=GE/T", "methods must be", "method not a token");
+    bad("100/1m count=some", "count must be", "unknown count");
+    bad("100/1m name=", "name must be", "empty name");
+    bad("100/1m name=a\"b", "name may hold only", "name with a quote");
+    bad("100/1m burst=5", "unknown option 'burst=5'", "unknown option");
+    bad("100/1m key=ip key=user", "key is given twice", "option twice");
+    bad("100/1m ip", "unknown option", "option without =");
+}
+
+/* ---- GCRA with an injected clock ---- */
+
+typedef struct {
+    int have;
+    apr_time_t tat;
+} state_t;
+
+static int hit(const apisec_ratelimit_spec_t *s, state_t *st, apr_time_t now,
+               apisec_ratelimit_result_t *r)
+{
+    apr_time_t next;
+
+    if (apisec_ratelimit_gcra(s, st->have, st->tat, now, 1, &next, r)) {
+        st->have = 1;
+        st->tat = next;
+    }
+    return r->allowed;
+}
+
+static void test_gcra_values(void)
+{
+    apisec_ratelimit_spec_t *s = spec_of("10/1m"); /* T = 6 s */
+    apisec_ratelimit_result_t r;
+    apr_time_t t0 = SEC(1700000000), next;
+    state_t st = {0, 0};
+    int i, ok = 1;
+
+    hit(s, &st, t0, &r);
+    tap_ok(r.allowed && r.remaining == 9 && r.reset == 6,
+           "first request: remaining 9, reset 6");
+    for (i = 2; i <= 10; ++i) {
+        ok &= hit(s, &st, t0, &r) && r.remaining == (apr_uint64_t)(10 - i);
+    }
+    tap_ok(ok, "a burst of LIMIT passes, remaining counts down");
+    tap_ok(r.remaining == 0 && r.reset == 60, "after the burst: 0 left, "
+           "full again in 60 s");
+    hit(s, &st, t0, &r);
+    tap_ok(!r.allowed, "LIMIT+1 in the burst is refused");
+    tap_is_int(r.retry_after, 6, "retry after one interval");
+    tap_is_int(r.reset, 60, "reset of a refused request");
+    tap_is_int(r.remaining, 0, "remaining of a refused request");
+    hit(s, &st, t0 + SEC(3), &r);
+    tap_is_int(r.retry_after, 3, "retry-after counts down");
+    hit(s, &st, t0 + SEC(5) + 1, &r);
+    tap_is_int(r.retry_after, 1, "retry-after rounds up");
+    tap_ok(hit(s, &st, t0 + SEC(6), &r), "passes once the interval is over");
+    tap_ok(!hit(s, &st, t0 + SEC(6), &r), "and only one");
+    tap_is_int(apisec_ratelimit_gcra(s, st.have, st.tat, t0 + SEC(100), 0,
+                                     &next, &r),
+               0, "a peek never writes");
+    tap_ok(r.allowed && r.remaining == 9 && r.reset == 6,
+           "a peek reports without consuming");
+    tap_ok(hit(s, &st, t0 + SEC(200), &r) && r.remaining == 9,
+           "an idle key is fresh again");
+}
+
+static void test_gcra_failures_block(void)
+{
+    apisec_ratelimit_spec_t *s = spec_of("5/1m count=failures");
+    apisec_ratelimit_result_t r;
+    apr_time_t t0 = SEC(1700000000), next;
+    state_t st = {0, 0};
+    int i, open = 1;
+
+    for (i = 0; i < 5; ++i) {
+        apisec_ratelimit_gcra(s, st.have, st.tat, t0, 0, &next, &r);
+        open &= r.allowed;
+        hit(s, &st, t0, &r); /* the 401 is counted */
+    }
+    tap_ok(open, "a peek lets requests through before LIMIT failures");
+    apisec_ratelimit_gcra(s, st.have, st.tat, t0, 0, &next, &r);
+    tap_ok(!r.allowed && r.retry_after == 12,
+           "after LIMIT failures the key is blocked, retry after 12 s");
+}
+
+typedef struct {
+    int n;               /* requests that passed */
+    apr_time_t last;     /* time of the last request sent */
+    apr_time_t refused;  /* time of the first refusal */
+} run_t;
+
+/* Requests every STEP from T0 to T0+DUR; logs what passes. */
+static run_t overload(const apisec_ratelimit_spec_t *s, state_t *st,
+                      apr_time_t t0, apr_interval_time_t dur,
+                      apr_interval_time_t step, apr_time_t *log, int max)
+{
+    apisec_ratelimit_result_t r;
+    run_t run = {0, 0, 0};
+    apr_time_t t;
+
+    for (t = t0; t < t0 + dur; t += step) {
+        run.last = t;
+        if (hit(s, st, t, &r)) {
+            if (run.n < max) {
+                log[run.n] = t;
+            }
+            ++run.n;
+        }
+        else if (run.refused == 0) {
+            run.refused = t;
+        }
+    }
+    return run;
+}
+
+/* What GCRA lets through from a fresh start at T0 to LAST under overload:
+ * the burst plus one per interval, LIMIT + (LAST - T0) / T. */
+static long long allowed_until(const apisec_ratelimit_spec_t *s,
+                               apr_time_t t0, apr_time_t last)
+{
+    return (long long)((last - t0) / s->interval) + (long long)s->limit;
+}
+
+/* Largest count of LOG entries in any half-open window [a_i, a_i + len)
+ * whose start is at or after FROM. */
+static int max_in_window(const apr_time_t *log, int n, apr_time_t from,
+                         apr_interval_time_t len)
+{
+    int i, j = 0, best = 0;
+
+    for (i = 0; i < n; ++i) {
+        if (j < i) {
+            j = i;
+        }
+        while (j < n && log[j] < log[i] + len) {
+            ++j;
+        }
+        if (log[i] >= from && j - i > best) {
+            best = j - i;
+        }
+    }
+    return best;
+}
+
+static void test_gcra_overload(void)
+{
+    apisec_ratelimit_spec_t *s = spec_of("100/1m");
+    apr_time_t t0 = SEC(1700000000), log[2000];
+    apr_interval_time_t step = 60000; /* 10 times the allowed rate */
+    state_t st = {0, 0};
+    int n, k, exact = 1, idx = 0;
+    run_t run;
+
+    run = overload(s, &st, t0, SEC(600), step, log, 2000);
+    n = run.n;
+    tap_is_int(n, allowed_until(s, t0, run.last),
+               "10 periods at 10x: the burst plus exactly LIMIT per PERIOD");
+    tap_ok(n >= 1099 && n <= 1100, "that is 1100 give or take the last one "
+           "(%d)", n);
+    for (k = 1; k < 10; ++k) {
+        int c = 0;
+
+        for (idx = 0; idx < n; ++idx) {
+            c += log[idx] >= t0 + SEC(60 * k) && log[idx] < t0 + SEC(60 * k + 60);
+        }
+        exact &= c == 100;
+    }
+    tap_ok(exact, "every fixed window after the first holds exactly LIMIT");
+    tap_is_int(max_in_window(log, n, run.refused, SEC(60)), 100,
+               "at most LIMIT in any PERIOD once the burst is spent");
+    st.have = 0;
+    run = overload(s, &st, t0 + 7, SEC(600), 7777, log, 2000);
+    tap_is_int(run.n, allowed_until(s, t0 + 7, run.last),
+               "the same at another phase and rate");
+    tap_is_int(max_in_window(log, run.n, run.refused, SEC(60)), 100,
+               "and at most LIMIT in any PERIOD after the burst");
+}
+
+/* A client idle until just before a fixed window's edge sends a burst
+ * there and another just after: with fixed windows both would pass. */
+static void test_no_double_burst(void)
+{
+    apisec_ratelimit_spec_t *s = spec_of("100/1m");
+    apisec_ratelimit_result_t r;
+    apr_time_t edge = SEC(1700000040) - SEC(1700000040) % SEC(60);
+    state_t st = {0, 0};
+    int i, first = 0, second = 0;
+
+    for (i = 0; i < 100; ++i) {
+        first += hit(s, &st, edge - SEC(1), &r);
+    }
+    for (i = 0; i < 100; ++i) {
+        second += hit(s, &st, edge + SEC(1), &r);
+    }
+    tap_is_int(first, 100, "a burst before the edge passes");
+    tap_is_int(second, 3, "after the edge only the refill passes (2 s / 0.6 s)");
+}
+
+static void test_restrictive(void)
+{
+    apisec_ratelimit_result_t a = {1, 0, 10, 60, 5, 30, 0};
+    apisec_ratelimit_result_t b = {1, 0, 100, 60, 50, 10, 0};
+    apisec_ratelimit_result_t c = {0, 0, 100, 60, 0, 60, 4};
+    apisec_ratelimit_result_t d = {0, 0, 100, 60, 0, 60, 9};
+
+    tap_ok(apisec_ratelimit_more_restrictive(&a, &b), "fewer remaining wins");
+    tap_ok(!apisec_ratelimit_more_restrictive(&b, &a), "and not the reverse");
+    tap_ok(apisec_ratelimit_more_restrictive(&c, &a), "refused wins");
+    tap_ok(apisec_ratelimit_more_restrictive(&d, &c), "longer retry wins");
+}
+
+static void test_headers(void)
+{
+    apisec_ratelimit_spec_t *s = spec_of("100/1m name=api");
+    apisec_ratelimit_result_t ok = {1, 0, 100, 60, 42, 35, 0};
+    apisec_ratelimit_result_t no = {0, 0, 100, 60, 0, 60, 1};
+    apisec_ratelimit_headers_e f = APISEC_RL_HEADERS_OFF;
+    apr_table_t *t = apr_table_make(pool, 8);
+
+    apisec_ratelimit_headers(pool, APISEC_RL_HEADERS_IETF, s, &ok, t);
+    tap_is_str(apr_table_get(t, "RateLimit"), "\"api\";r=42;t=35",
+               "ietf RateLimit");
+    tap_is_str(apr_table_get(t, "RateLimit-Policy"), "\"api\";q=100;w=60",
+               "ietf RateLimit-Policy");
+    tap_ok(apr_table_get(t, "Retry-After") == NULL,
+           "no Retry-After on an allowed request");
+    t = apr_table_make(pool, 8);
+    apisec_ratelimit_headers(pool, APISEC_RL_HEADERS_DRAFT7, s, &ok, t);
+    tap_is_str(apr_table_get(t, "RateLimit"),
+               "limit=100, remaining=42, reset=35", "draft-7 RateLimit");
+    tap_is_str(apr_table_get(t, "RateLimit-Policy"), "100;w=60",
+               "draft-7 RateLimit-Policy");
+    t = apr_table_make(pool, 8);
+    apisec_ratelimit_headers(pool, APISEC_RL_HEADERS_DRAFT6, s, &ok, t);
+    tap_is_str(apr_table_get(t, "RateLimit-Limit"), "100", "draft-6 Limit");
+    tap_is_str(apr_table_get(t, "RateLimit-Remaining"), "42",
+               "draft-6 Remaining");
+    tap_is_str(apr_table_get(t, "RateLimit-Reset"), "35", "draft-6 Reset");
+    tap_is_str(apr_table_get(t, "RateLimit-Policy"), "100;w=60",
+               "draft-6 Policy");
+    t = apr_table_make(pool, 8);
+    apisec_ratelimit_headers(pool, APISEC_RL_HEADERS_OFF, s, &no, t);
+    tap_is_int(apr_table_elts(t)->nelts, 1, "off sends only Retry-After");
+    tap_is_str(apr_table_get(t, "Retry-After"), "1", "Retry-After on refusal");
+    tap_ok(apisec_ratelimit_headers_parse("draft-7", &f) == NULL
+               && f == APISEC_RL_HEADERS_DRAFT7,
+           "format draft-7");
+    tap_ok(apisec_ratelimit_headers_parse("IETF", &f) == NULL
+               && f == APISEC_RL_HEADERS_IETF,
+           "format names ignore case");
+    tap_ok(apisec_ratelimit_headers_parse("draft-8", &f) != NULL,
+           "unknown format");
+}
+
+static void test_key(void)
+{
+    apisec_ratelimit_spec_t *s = spec_of("100/1m name=api");
+    apr_size_t n;
+    const char *k = apisec_ratelimit_key(pool, "vh1", s, "10.0.0.1", &n);
+
+    tap_is_str(k, "vh1|rl|api|100/60|0|10.0.0.1", "store key layout");
+    tap_is_int(n, strlen(k), "store key length");
+}
+
+#include "ratelimit_test_store.h"
+
+int main(void)
+{
+    apr_initialize();
+    atexit(apr_terminate);
+    apr_pool_create(&pool, NULL);
+    test_parse_good();
+    test_parse_bad();
+    test_gcra_values();
+    test_gcra_failures_block();
+    test_gcra_overload();
+    test_no_double_burst();
+    test_restrictive();
+    test_headers();
+    test_key();
+    test_store(pool);
+    apr_pool_destroy(pool);
+    return tap_done();
+}

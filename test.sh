@@ -1,0 +1,27 @@
+#!/bin/sh
+# The whole mod_apisec test suite, from a fresh Debian 12 clone, as root:
+#   ./test.sh            everything CI runs: build, unit tests (C, TAP),
+#                        Apache::Test suite, both again under AddressSanitizer,
+#                        and a bounded fuzzing run of every parser
+#   ./test.sh quick      build, unit tests and Apache::Test suite only
+# Missing Debian packages are installed first. Exits non-zero on any failure.
+set -eu
+top=$(cd "$(dirname "$0")" && pwd)
+cd "$top"
+mode=${1:-all}
+
+scripts/deps.sh test
+
+echo "== build (-Wall -Wextra -Werror)"
+scripts/build.sh build
+echo "== unit tests and Apache::Test suite"
+make -C build -s check
+
+[ "$mode" = quick ] && exit 0
+
+echo "== AddressSanitizer build: unit tests and Apache::Test suite"
+scripts/build.sh build-asan --enable-asan
+make -C build-asan -s check
+
+echo "== fuzzing (bounded)"
+t/fuzz/run.sh "${APISEC_FUZZ_SECONDS:-60}"
