@@ -134,6 +134,7 @@ apisec_jose_err_t apisec_jose_parse(apr_pool_t *p, const char *token,
     int ndots = 0;
     unsigned char *hdr, *payload, *sig;
     apr_size_t hdr_len, payload_len, sig_len;
+    apisec_jose_err_t rv;
 
     memset(jws, 0, sizeof(*jws));
     for (i = 0; i < len; i++) {
@@ -150,17 +151,25 @@ apisec_jose_err_t apisec_jose_parse(apr_pool_t *p, const char *token,
     if (ndots != 2) {
         return APISEC_JOSE_MALFORMED;
     }
+    /* The header first: what it says (crit, JWE, none) is a more useful
+     * reason than a payload that does not decode because of it. */
     if (apisec_b64url_decode(p, token, (apr_size_t)(dot[0] - token), &hdr,
-                             &hdr_len) != APR_SUCCESS ||
-        apisec_b64url_decode(p, dot[0] + 1, (apr_size_t)(dot[1] - dot[0] - 1),
-                             &payload, &payload_len) != APR_SUCCESS ||
-        apisec_b64url_decode(p, dot[1] + 1,
-                             (apr_size_t)(token + len - dot[1] - 1), &sig,
-                             &sig_len) != APR_SUCCESS) {
+                             &hdr_len) != APR_SUCCESS) {
         return APISEC_JOSE_MALFORMED;
     }
     jws->header = apisec_jose_json_object(p, (const char *)hdr, hdr_len);
     if (!jws->header) {
+        return APISEC_JOSE_MALFORMED;
+    }
+    rv = check_header(jws);
+    if (rv != APISEC_JOSE_OK) {
+        return rv;
+    }
+    if (apisec_b64url_decode(p, dot[0] + 1, (apr_size_t)(dot[1] - dot[0] - 1),
+                             &payload, &payload_len) != APR_SUCCESS ||
+        apisec_b64url_decode(p, dot[1] + 1,
+                             (apr_size_t)(token + len - dot[1] - 1), &sig,
+                             &sig_len) != APR_SUCCESS) {
         return APISEC_JOSE_MALFORMED;
     }
     jws->signing_input = token;
@@ -169,7 +178,7 @@ apisec_jose_err_t apisec_jose_parse(apr_pool_t *p, const char *token,
     jws->payload_len = payload_len;
     jws->sig = sig;
     jws->sig_len = sig_len;
-    return check_header(jws);
+    return APISEC_JOSE_OK;
 }
 
 /* ---- signature primitives --------------------------------------------- */

@@ -305,6 +305,7 @@ int apisec_ratelimit_gcra(const apisec_ratelimit_spec_t *spec, int have_tat,
     apr_time_t next = base + t * (apr_interval_time_t)(cost ? cost : 1);
 
     memset(res, 0, sizeof(*res));
+    res->now = now;
     res->limit = spec->limit;
     res->period = spec->period;
     res->allowed = next - now <= w;
@@ -372,16 +373,16 @@ static int gcra_update(void *baton, const unsigned char *old,
                        apr_size_t *nlen, apr_uint32_t *ttl)
 {
     gcra_baton_t *b = baton;
-    apr_time_t tat = 0, next;
+    apr_time_t tat = 0, next, now = b->now ? b->now : apr_time_now();
     int have = tat_decode(old, oldlen, &tat);
 
-    if (!apisec_ratelimit_gcra(b->spec, have, tat, b->now, b->cost, &next,
+    if (!apisec_ratelimit_gcra(b->spec, have, tat, now, b->cost, &next,
                                b->res)) {
         return 0;
     }
     tat_encode(next, nv);
     *nlen = 8;
-    *ttl = tat_ttl(next, b->now);
+    *ttl = tat_ttl(next, now);
     return 1;
 }
 
@@ -407,7 +408,7 @@ static apr_status_t check_cas(apisec_store_t *store,
     unsigned char buf[APISEC_STORE_VALUE_MAX], nv[8];
     apr_size_t n = 0;
     apr_uint64_t cas = 0;
-    apr_time_t tat = 0, next;
+    apr_time_t tat = 0, next, t;
     apr_status_t rv;
     int i, have;
 
@@ -416,16 +417,19 @@ static apr_status_t check_cas(apisec_store_t *store,
         if (apisec_store_failed(rv)) {
             return rv;
         }
+        /* Read after the get: a write that wins against us happened
+         * before it, so its time is earlier than ours. */
+        t = now ? now : apr_time_now();
         have = rv == APR_SUCCESS && tat_decode(buf, n, &tat);
         if (rv != APR_SUCCESS) {
             cas = 0;
         }
-        if (!apisec_ratelimit_gcra(spec, have, tat, now, cost, &next, res)) {
+        if (!apisec_ratelimit_gcra(spec, have, tat, t, cost, &next, res)) {
             return APR_SUCCESS;
         }
         tat_encode(next, nv);
         rv = apisec_store_cas(store, key, klen, nv, sizeof(nv),
-                              tat_ttl(next, now), cas);
+                              tat_ttl(next, t), cas);
         if (rv == APR_SUCCESS || apisec_store_failed(rv)) {
             return rv;
         }

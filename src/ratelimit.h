@@ -62,6 +62,7 @@ typedef struct {
     apr_uint64_t remaining;
     apr_uint64_t reset;          /* seconds */
     apr_uint64_t retry_after;    /* seconds, when !allowed */
+    apr_time_t now;              /* the clock the decision used */
 } apisec_ratelimit_result_t;
 
 typedef enum {
@@ -103,8 +104,12 @@ int apisec_ratelimit_gcra(const apisec_ratelimit_spec_t *spec, int have_tat,
 
 /* Decides one request of KEY at NOW over the store: under the backend's
  * lock when it has one (shm), else by get + compare-and-swap, at most
- * APISEC_RATELIMIT_CAS_TRIES rounds. A store failure is returned as is and
- * RES is then not a decision: APISecStoreFailure decides. */
+ * APISEC_RATELIMIT_CAS_TRIES rounds. NOW 0 reads the clock at the decision
+ * itself (under the lock, or after each get), so that decisions on one key
+ * are taken in the order of their times and the promises above hold to the
+ * microsecond across processes; pass a time only to test. A store failure
+ * is returned as is and RES is then not a decision: APISecStoreFailure
+ * decides. */
 apr_status_t apisec_ratelimit_check(apisec_store_t *store,
                                     const apisec_ratelimit_spec_t *spec,
                                     const void *key, apr_size_t klen,

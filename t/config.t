@@ -55,6 +55,9 @@ sub check {
     print $f "  $_\n" for @lines;
     print $f "</Directory>\n";
     close $f;
+    # Under the AddressSanitizer build, httpd needs its runtime preloaded.
+    local $ENV{LD_PRELOAD} = $ENV{APISEC_ASAN_LIB} if $ENV{APISEC_ASAN_LIB};
+    local $ENV{ASAN_OPTIONS} = 'detect_leaks=0' if $ENV{APISEC_ASAN_LIB};
     my $out = `$httpd -t -f $conf 2>&1`;
     return ($? >> 8, $out, $conf);
 }

@@ -165,8 +165,8 @@ static void test_gcra_values(void)
     tap_is_int(apisec_ratelimit_gcra(s, st.have, st.tat, t0 + SEC(100), 0,
                                      &next, &r),
                0, "a peek never writes");
-    tap_ok(r.allowed && r.remaining == 9 && r.reset == 6,
-           "a peek reports without consuming");
+    tap_ok(r.allowed && r.remaining == 10 && r.reset == 0,
+           "a peek reports a full allowance without consuming it");
     tap_ok(hit(s, &st, t0 + SEC(200), &r) && r.remaining == 9,
            "an idle key is fresh again");
 }
@@ -194,7 +194,10 @@ typedef struct {
     int n;               /* requests that passed */
     apr_time_t last;     /* time of the last request sent */
     apr_time_t refused;  /* time of the first refusal */
+    int nref;            /* refusals logged */
 } run_t;
+
+static apr_time_t refusals[20000];
 
 /* Requests every STEP from T0 to T0+DUR; logs what passes. */
 static run_t overload(const apisec_ratelimit_spec_t *s, state_t *st,
@@ -202,7 +205,7 @@ static run_t overload(const apisec_ratelimit_spec_t *s, state_t *st,
                       apr_interval_time_t step, apr_time_t *log, int max)
 {
     apisec_ratelimit_result_t r;
-    run_t run = {0, 0, 0};
+    run_t run = {0, 0, 0, 0};
     apr_time_t t;
 
     for (t = t0; t < t0 + dur; t += step) {
@@ -213,8 +216,13 @@ static run_t overload(const apisec_ratelimit_spec_t *s, state_t *st,
             }
             ++run.n;
         }
-        else if (run.refused == 0) {
-            run.refused = t;
+        else {
+            if (run.refused == 0) {
+                run.refused = t;
+            }
+            if (run.nref < 20000) {
+                refusals[run.nref++] = t;
+            }
         }
     }
     return run;
@@ -228,22 +236,28 @@ static long long allowed_until(const apisec_ratelimit_spec_t *s,
     return (long long)((last - t0) / s->interval) + (long long)s->limit;
 }
 
-/* Largest count of LOG entries in any half-open window [a_i, a_i + len)
- * whose start is at or after FROM. */
-static int max_in_window(const apr_time_t *log, int n, apr_time_t from,
-                         apr_interval_time_t len)
+/* Largest count of passed requests (LOG, sorted) in a half-open window
+ * [r, r + LEN) starting at a refusal r (FROM, sorted): a refusal is a moment
+ * when the key's allowance is used up, where GCRA promises at most
+ * ceil(LEN / T). (A window starting anywhere may hold one more: a request
+ * that came a little after its turn leaves a token to the next.) */
+static int max_in_window(const apr_time_t *log, int n, const apr_time_t *from,
+                         int nfrom, apr_interval_time_t len)
 {
-    int i, j = 0, best = 0;
+    int i, lo = 0, hi = 0, best = 0;
 
-    for (i = 0; i < n; ++i) {
-        if (j < i) {
-            j = i;
+    for (i = 0; i < nfrom; ++i) {
+        while (lo < n && log[lo] < from[i]) {
+            ++lo;
         }
-        while (j < n && log[j] < log[i] + len) {
-            ++j;
+        if (hi < lo) {
+            hi = lo;
         }
-        if (log[i] >= from && j - i > best) {
-            best = j - i;
+        while (hi < n && log[hi] < from[i] + len) {
+            ++hi;
+        }
+        if (hi - lo > best) {
+            best = hi - lo;
         }
     }
     return best;
@@ -273,14 +287,14 @@ static void test_gcra_overload(void)
         exact &= c == 100;
     }
     tap_ok(exact, "every fixed window after the first holds exactly LIMIT");
-    tap_is_int(max_in_window(log, n, run.refused, SEC(60)), 100,
-               "at most LIMIT in any PERIOD once the burst is spent");
+    tap_is_int(max_in_window(log, n, refusals, run.nref, SEC(60)), 100,
+               "at most LIMIT in any PERIOD from a refusal on");
     st.have = 0;
     run = overload(s, &st, t0 + 7, SEC(600), 7777, log, 2000);
     tap_is_int(run.n, allowed_until(s, t0 + 7, run.last),
                "the same at another phase and rate");
-    tap_is_int(max_in_window(log, run.n, run.refused, SEC(60)), 100,
-               "and at most LIMIT in any PERIOD after the burst");
+    tap_is_int(max_in_window(log, run.n, refusals, run.nref, SEC(60)), 100,
+               "and at most LIMIT in any PERIOD from a refusal on");
 }
 
 /* A client idle until just before a fixed window's edge sends a burst
@@ -305,10 +319,10 @@ static void test_no_double_burst(void)
 
 static void test_restrictive(void)
 {
-    apisec_ratelimit_result_t a = {1, 0, 10, 60, 5, 30, 0};
-    apisec_ratelimit_result_t b = {1, 0, 100, 60, 50, 10, 0};
-    apisec_ratelimit_result_t c = {0, 0, 100, 60, 0, 60, 4};
-    apisec_ratelimit_result_t d = {0, 0, 100, 60, 0, 60, 9};
+    apisec_ratelimit_result_t a = {1, 0, 10, 60, 5, 30, 0, 0};
+    apisec_ratelimit_result_t b = {1, 0, 100, 60, 50, 10, 0, 0};
+    apisec_ratelimit_result_t c = {0, 0, 100, 60, 0, 60, 4, 0};
+    apisec_ratelimit_result_t d = {0, 0, 100, 60, 0, 60, 9, 0};
 
     tap_ok(apisec_ratelimit_more_restrictive(&a, &b), "fewer remaining wins");
     tap_ok(!apisec_ratelimit_more_restrictive(&b, &a), "and not the reverse");
@@ -319,8 +333,8 @@ static void test_restrictive(void)
 static void test_headers(void)
 {
     apisec_ratelimit_spec_t *s = spec_of("100/1m name=api");
-    apisec_ratelimit_result_t ok = {1, 0, 100, 60, 42, 35, 0};
-    apisec_ratelimit_result_t no = {0, 0, 100, 60, 0, 60, 1};
+    apisec_ratelimit_result_t ok = {1, 0, 100, 60, 42, 35, 0, 0};
+    apisec_ratelimit_result_t no = {0, 0, 100, 60, 0, 60, 1, 0};
     apisec_ratelimit_headers_e f = APISEC_RL_HEADERS_OFF;
     apr_table_t *t = apr_table_make(pool, 8);
 
@@ -369,7 +383,168 @@ static void test_key(void)
     tap_is_int(n, strlen(k), "store key length");
 }
 
-#include "ratelimit_test_store.h"
+/* ---- accuracy across processes over the shm store ---- */
+
+#define PROCS 8
+#define RL_LIMIT 200 /* per second: T = 5 ms */
+#define RUN_SECS 4
+#define LOG_MAX 2000
+
+typedef struct {
+    apr_time_t log[PROCS][LOG_MAX]; /* the clock each pass saw */
+    apr_time_t ref[PROCS][LOG_MAX]; /* the clock each refusal saw */
+    int n[PROCS];
+    int nref[PROCS];
+    int contended[PROCS];
+    apr_time_t last[PROCS];
+} shared_run_t;
+
+/* Child I sends at START + (k * PROCS + I) * STEP: all together ten times
+ * the limit's rate, interleaved. */
+static int client(apisec_store_t *st, const apisec_ratelimit_spec_t *s,
+                  apr_global_mutex_t *m, apr_pool_t *p, shared_run_t *sh,
+                  int i, apr_time_t start, const char *key)
+{
+    apr_interval_time_t step = APR_USEC_PER_SEC / (10 * RL_LIMIT);
+    apisec_ratelimit_result_t r;
+    apr_time_t target, now;
+    long k;
+
+    if (apr_global_mutex_child_init(&m, NULL, p) != APR_SUCCESS) {
+        return 2;
+    }
+    for (k = 0;; ++k) {
+        target = start + (k * PROCS + i) * step;
+        if (target >= start + SEC(RUN_SECS)) {
+            return 0;
+        }
+        now = apr_time_now();
+        if (now < target) {
+            apr_sleep(target - now); /* pacing the load, not waiting on state */
+        }
+        if (apisec_ratelimit_check(st, s, key, strlen(key), 0, 1, &r)
+            != APR_SUCCESS) {
+            return 1;
+        }
+        now = r.now;
+        sh->last[i] = now;
+        if (r.allowed && sh->n[i] < LOG_MAX) {
+            sh->log[i][sh->n[i]++] = now;
+        }
+        else if (!r.allowed && sh->nref[i] < LOG_MAX) {
+            sh->ref[i][sh->nref[i]++] = now;
+        }
+        sh->contended[i] += r.contended;
+    }
+}
+
+static int cmp_time(const void *a, const void *b)
+{
+    apr_time_t x = *(const apr_time_t *)a, y = *(const apr_time_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void accuracy(apr_pool_t *p, apisec_store_t *st, apr_global_mutex_t *m,
+                     shared_run_t *sh, const char *how)
+{
+    apisec_ratelimit_spec_t *s = spec_of("200/1s");
+    apr_time_t start = apr_time_now() + apr_time_from_msec(200), last = 0;
+    apr_time_t *all = apr_pcalloc(p, sizeof(sh->log));
+    apr_time_t *refs = apr_pcalloc(p, sizeof(sh->ref));
+    pid_t pids[PROCS];
+    int i, j, n = 0, nref = 0, ok = 1, status, contended = 0;
+    long long want;
+
+    memset(sh, 0, sizeof(*sh));
+    for (i = 0; i < PROCS; ++i) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            _exit(client(st, s, m, p, sh, i, start, how));
+        }
+        ok &= pids[i] > 0;
+    }
+    for (i = 0; i < PROCS; ++i) {
+        ok &= pids[i] > 0 && waitpid(pids[i], &status, 0) == pids[i]
+              && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    tap_ok(ok, "%s: %d processes at 10x the rate, no store error", how, PROCS);
+    for (i = 0; i < PROCS; ++i) {
+        for (j = 0; j < sh->n[i]; ++j) {
+            all[n++] = sh->log[i][j];
+        }
+        for (j = 0; j < sh->nref[i]; ++j) {
+            refs[nref++] = sh->ref[i][j];
+        }
+        last = sh->last[i] > last ? sh->last[i] : last;
+        contended += sh->contended[i];
+    }
+    qsort(all, (size_t)n, sizeof(*all), cmp_time);
+    qsort(refs, (size_t)nref, sizeof(*refs), cmp_time);
+    want = allowed_until(s, all[0], last);
+    tap_diag("%s: %d passed, GCRA allows %lld (%.3f%%), %d contended", how,
+             n, want, 100.0 * (double)(n - want) / (double)want, contended);
+    tap_ok(n <= want, "%s: never more than the limit allows", how);
+    tap_ok(n >= want - want / 100, "%s: within 1%% of what it allows", how);
+    j = max_in_window(all, n, refs, nref, SEC(1));
+    tap_diag("%s: busiest 1 s window from a refusal on: %d", how, j);
+    tap_ok(j <= RL_LIMIT, "%s: at most LIMIT in any PERIOD from a refusal on",
+           how);
+}
+
+static void test_store(apr_pool_t *p)
+{
+    apr_size_t size = 64 * 1024;
+    apr_shm_t *shm, *shm_run;
+    apr_global_mutex_t *m;
+    apisec_store_t *st, cas_only;
+    apisec_store_ops_t ops;
+    apisec_ratelimit_spec_t *s = spec_of("3/1m");
+    apisec_ratelimit_result_t r;
+    apr_time_t t0 = SEC(1700000000);
+    int i, passed = 0;
+
+    if (!tap_ok(apr_shm_create(&shm, size, NULL, p) == APR_SUCCESS
+                    && apr_shm_create(&shm_run, sizeof(shared_run_t), NULL, p)
+                           == APR_SUCCESS
+                    && apr_global_mutex_create(&m, NULL, APR_LOCK_DEFAULT, p)
+                           == APR_SUCCESS
+                    && apisec_store_shm_attach(p, apr_shm_baseaddr_get(shm),
+                                               size, m, NULL, &st)
+                           == APR_SUCCESS,
+                "shm store for the rate limits")) {
+        return;
+    }
+    ops = *st->ops;
+    ops.update = NULL;
+    cas_only = *st;
+    cas_only.ops = &ops;
+
+    for (i = 0; i < 5; ++i) {
+        apisec_ratelimit_check(st, s, "k1", 2, t0, 1, &r);
+        passed += r.allowed;
+    }
+    tap_is_int(passed, 3, "over the store's update: the burst is LIMIT");
+    passed = 0;
+    for (i = 0; i < 5; ++i) {
+        apisec_ratelimit_check(&cas_only, s, "k2", 2, t0, 1, &r);
+        passed += r.allowed;
+    }
+    tap_is_int(passed, 3, "over get + cas: the burst is LIMIT");
+    apisec_ratelimit_check(&cas_only, s, "k2", 2, t0 + SEC(20), 0, &r);
+    tap_ok(r.allowed && r.remaining == 1, "over get + cas: a peek sees the "
+           "refill");
+    apisec_ratelimit_check(&cas_only, s, "k2", 2, t0 + SEC(20), 1, &r);
+    apisec_ratelimit_check(&cas_only, s, "k2", 2, t0 + SEC(20), 1, &r);
+    tap_ok(!r.allowed && r.retry_after == 20, "over get + cas: refused "
+           "again, retry after 20 s");
+
+    accuracy(p, st, m, apr_shm_baseaddr_get(shm_run), "shm update");
+    accuracy(p, &cas_only, m, apr_shm_baseaddr_get(shm_run), "shm get+cas");
+    apr_global_mutex_destroy(m);
+    apr_shm_destroy(shm_run);
+    apr_shm_destroy(shm);
+}
 
 int main(void)
 {
