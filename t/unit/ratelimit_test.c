@@ -383,6 +383,40 @@ static void test_key(void)
     tap_is_int(n, strlen(k), "store key length");
 }
 
+/* A store where every compare-and-swap loses, as under a hot key. */
+static apr_status_t lose_get(void *h, const void *key, apr_size_t klen,
+                             unsigned char *val, apr_size_t *vlen,
+                             apr_uint64_t *cas)
+{
+    (void)h, (void)key, (void)klen, (void)val, (void)vlen, (void)cas;
+    return APISEC_STORE_NOTFOUND;
+}
+
+static apr_status_t lose_cas(void *h, const void *key, apr_size_t klen,
+                             const void *val, apr_size_t vlen,
+                             apr_uint32_t ttl, apr_uint64_t cas)
+{
+    (void)h, (void)key, (void)klen, (void)val, (void)vlen, (void)ttl;
+    (void)cas;
+    return APISEC_STORE_EXISTS;
+}
+
+static void test_contention(void)
+{
+    static const apisec_store_ops_t ops = {"lose", NULL, lose_get, NULL,
+                                           lose_cas, NULL, NULL};
+    apisec_store_t st = {&ops, NULL, {0, 0, 0}};
+    apisec_ratelimit_spec_t *s = spec_of("10/1m");
+    apisec_ratelimit_result_t r;
+
+    tap_is_int(apisec_ratelimit_check(&st, s, "k", 1, SEC(1000), 1, &r),
+               APR_SUCCESS, "lost compare-and-swaps are not a store failure");
+    tap_ok(r.contended && !r.allowed && r.retry_after == 6,
+           "after every try lost: refused, retry after one interval");
+    tap_is_int(st.stats.ops, 2 * APISEC_RATELIMIT_CAS_TRIES,
+               "a bounded number of tries");
+}
+
 /* ---- accuracy across processes over the shm store ---- */
 
 #define PROCS 8
@@ -560,6 +594,7 @@ int main(void)
     test_restrictive();
     test_headers();
     test_key();
+    test_contention();
     test_store(pool);
     apr_pool_destroy(pool);
     return tap_done();
