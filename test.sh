@@ -11,6 +11,8 @@ cd "$top"
 mode=${1:-all}
 
 scripts/deps.sh test
+# helmet itself, the reference of t/helmet_parity.t (pinned in t/node).
+(cd t/node && npm ci --silent --no-audit --no-fund >/dev/null)
 
 echo "== build (-Wall -Wextra -Werror)"
 scripts/build.sh build
