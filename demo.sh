@@ -1,0 +1,83 @@
+#!/bin/sh
+# The mod_apisec demo, from a fresh Debian 12 clone, as root:
+#   ./demo.sh [PORT]     build the module and start httpd on 127.0.0.1:PORT
+#                        (default 8080; HTTPS on PORT+363, 8443 by default)
+#   ./demo.sh stop       stop it
+# Missing Debian packages are installed first. Runtime files go to demo-run/.
+set -eu
+top=$(cd "$(dirname "$0")" && pwd)
+cd "$top"
+run=$top/demo-run
+
+if [ "${1:-}" = stop ]; then
+    if [ -f "$run/httpd.pid" ]; then
+        kill "$(cat "$run/httpd.pid")" && echo "demo stopped"
+    else
+        echo "the demo is not running"
+    fi
+    exit 0
+fi
+port=${1:-8080}
+tlsport=$((port + 363))
+
+scripts/deps.sh demo
+scripts/build.sh build
+libexec=$(apxs -q LIBEXECDIR)
+httpd=$(apxs -q SBINDIR)/$(apxs -q TARGET)
+
+[ -f "$run/httpd.pid" ] && kill "$(cat "$run/httpd.pid")" 2>/dev/null && sleep 1
+mkdir -p "$run/logs"
+if [ ! -s "$run/tls.pem" ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
+        -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+        -keyout "$run/tls.key" -out "$run/tls.pem" >/dev/null 2>&1
+fi
+userlines=""
+if [ "$(id -u)" = 0 ]; then
+    # httpd's children must not run as root; they only read the demo files.
+    userlines="User www-data
+Group www-data"
+    chmod -R a+rX conf/demo
+    chmod a+rx "$top" "$top/conf" "$top/build" 2>/dev/null || true
+    chmod a+r build/mod_apisec.so
+fi
+sed -e "s|@DIR@|$run|g" -e "s|@SRC@|$top|g" -e "s|@PORT@|$port|g" \
+    -e "s|@TLSPORT@|$tlsport|g" -e "s|@LIBEXECDIR@|$libexec|g" \
+    -e "s|@MODULE@|$top/build/mod_apisec.so|g" conf/demo.conf.in \
+  | awk -v u="$userlines" '{ if ($0 == "@USERLINES@") print u; else print }' \
+  > "$run/httpd.conf"
+"$httpd" -t -f "$run/httpd.conf" >/dev/null 2>&1 || { "$httpd" -t -f "$run/httpd.conf"; exit 1; }
+"$httpd" -f "$run/httpd.conf" -k start
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+    curl -s -o /dev/null "http://127.0.0.1:$port/api/v1/" && break
+    sleep 0.3
+done
+
+h="http://127.0.0.1:$port"
+s="https://127.0.0.1:$tlsport"
+cat <<MSG
+
+mod_apisec demo running: $h (HTTPS: $s, self-signed)
+Logs: $run/logs/ (audit.log has the security events)
+
+Security headers (helmet's set) on a JSON route, and on a 404:
+  curl -i $h/api/v1/
+  curl -i $h/api/v1/missing.json
+HSTS only over HTTPS:
+  curl -ik $s/api/v1/
+CORS: an allowed origin, a refused one, a preflight, a refused preflight:
+  curl -i -H 'Origin: https://app.example.com' $h/api/v1/orders.json
+  curl -i -H 'Origin: https://evil.example.net' $h/api/v1/orders.json
+  curl -i -X OPTIONS -H 'Origin: https://app.example.com' -H 'Access-Control-Request-Method: POST' $h/api/v1/orders.json
+  curl -i -X OPTIONS -H 'Origin: https://evil.example.net' -H 'Access-Control-Request-Method: POST' $h/api/v1/orders.json
+Public data for any origin:
+  curl -i -H 'Origin: https://anyone.example' $h/public/status.json
+TLS enforcement (308 to HTTPS, path and query kept):
+  curl -i '$h/secure/account.json?view=full'
+What reaches the application (a CGI echo); spoofed X-APISec-* headers are dropped:
+  curl -s -H 'X-APISec-Claim-Sub: admin' -H 'X-Trace: 1' -d '{"a":1}' -H 'Content-Type: application/json' $h/api/echo
+Security events:
+  tail $run/logs/audit.log
+
+Stop it with: ./demo.sh stop
+MSG
