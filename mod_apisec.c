@@ -61,8 +61,9 @@ static void apisec_register_hooks(apr_pool_t *p)
     ap_hook_insert_error_filter(apisec_insert_headers_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
     ap_hook_open_logs(apisec_open_logs, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_register_output_filter(APISEC_HEADERS_FILTER, apisec_headers_filter,
-                              NULL, AP_FTYPE_CONTENT_SET);
+    apisec_headers_filter_handle = ap_register_output_filter(
+        APISEC_HEADERS_FILTER, apisec_headers_filter, NULL,
+        AP_FTYPE_CONTENT_SET);
 }
 
 AP_DECLARE_MODULE(apisec) = {

@@ -20,6 +20,7 @@ int apisec_request_is_https(request_rec *r);
 int apisec_access_checker(request_rec *r);
 
 /* ap_headers.c: security and CORS response headers on every response. */
+extern ap_filter_rec_t *apisec_headers_filter_handle;
 apr_status_t apisec_headers_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 void apisec_insert_headers_filter(request_rec *r);
 void apisec_headers_apply(request_rec *r);

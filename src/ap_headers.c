@@ -14,12 +14,16 @@
 
 APLOG_USE_MODULE(apisec);
 
-/* Replace what the application sent: the module's value goes to
- * err_headers_out, which httpd sends with every status. */
+ap_filter_rec_t *apisec_headers_filter_handle;
+
+/* The filter runs when the status is final: on an error response httpd has
+ * already moved err_headers_out into headers_out, so headers_out is what goes
+ * out either way. Setting there (not in err_headers_out) replaces what the
+ * application sent and spares httpd merging the two tables per response. */
 static void set_header(request_rec *r, const char *name, const char *value)
 {
-    apr_table_unset(r->headers_out, name);
-    apr_table_setn(r->err_headers_out, name, value);
+    apr_table_unset(r->err_headers_out, name);
+    apr_table_setn(r->headers_out, name, value);
 }
 
 static void remove_header(request_rec *r, const char *name)
@@ -99,7 +103,7 @@ static void add_vary_origin(request_rec *r)
         || (evary && ap_find_token(r->pool, evary, "Origin"))) {
         return;
     }
-    apr_table_mergen(r->err_headers_out, "Vary", "Origin");
+    apr_table_mergen(r->headers_out, "Vary", "Origin");
 }
 
 static void apply_cors(request_rec *r, const apisec_dir_conf_t *c)
@@ -112,9 +116,9 @@ static void apply_cors(request_rec *r, const apisec_dir_conf_t *c)
     }
     /* The module is the one place that decides: a backend that reflects
      * every Origin must not undo the allowlist. */
-    apr_table_unset(r->headers_out, "Access-Control-Allow-Origin");
-    apr_table_unset(r->headers_out, "Access-Control-Allow-Credentials");
-    apr_table_unset(r->headers_out, "Access-Control-Expose-Headers");
+    remove_header(r, "Access-Control-Allow-Origin");
+    remove_header(r, "Access-Control-Allow-Credentials");
+    remove_header(r, "Access-Control-Expose-Headers");
     add_vary_origin(r);
     origin = apr_table_get(r->headers_in, "Origin");
     if (!origin) {
@@ -126,19 +130,16 @@ static void apply_cors(request_rec *r, const apisec_dir_conf_t *c)
         return;
     }
     if (c->cors_any) {
-        apr_table_setn(r->err_headers_out, "Access-Control-Allow-Origin", "*");
+        set_header(r, "Access-Control-Allow-Origin", "*");
     }
     else {
-        apr_table_setn(r->err_headers_out, "Access-Control-Allow-Origin",
-                       origin);
+        set_header(r, "Access-Control-Allow-Origin", origin);
         if (c->cors_credentials == 1) {
-            apr_table_setn(r->err_headers_out,
-                           "Access-Control-Allow-Credentials", "true");
+            set_header(r, "Access-Control-Allow-Credentials", "true");
         }
     }
     if (c->cors_expose) {
-        apr_table_setn(r->err_headers_out, "Access-Control-Expose-Headers",
-                       c->cors_expose);
+        set_header(r, "Access-Control-Expose-Headers", c->cors_expose);
     }
 }
 
@@ -173,10 +174,10 @@ void apisec_insert_headers_filter(request_rec *r)
         return;
     }
     for (f = r->output_filters; f; f = f->next) {
-        if (f->frec->name && !strcasecmp(f->frec->name,
-                                         APISEC_HEADERS_FILTER)) {
+        if (f->frec == apisec_headers_filter_handle) {
             return;
         }
     }
-    ap_add_output_filter(APISEC_HEADERS_FILTER, NULL, r, r->connection);
+    ap_add_output_filter_handle(apisec_headers_filter_handle, NULL, r,
+                                r->connection);
 }

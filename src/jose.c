@@ -308,9 +308,11 @@ static apisec_jose_err_t verify_pkey(apisec_jws_alg_t alg,
     unsigned char der[2 * 66 + 16];
     EVP_MD_CTX *ctx;
     EVP_PKEY_CTX *pctx = NULL;
-    int ok, der_len;
+    int ok;
 
     if (key->kty == APISEC_KTY_EC) {
+        int der_len;
+
         if (sig_len != 2 * key->ec_len) {
             return APISEC_JOSE_BAD_SIGNATURE;
         }

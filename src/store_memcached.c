@@ -26,7 +26,7 @@ typedef struct {
     memcached_st *master;
     memcached_pool_st *pool;
     struct timespec wait;
-    void *volatile last_error;
+    volatile void *last_error; /* const char *, set by any thread */
 } mc_store_t;
 
 /* ---- keys ---- */
@@ -69,8 +69,7 @@ apr_size_t apisec_store_memcached_key(const void *key, apr_size_t klen,
 
 static apr_status_t fail(mc_store_t *m, memcached_st *mc, memcached_return_t rc)
 {
-    apr_atomic_casptr(&m->last_error, (void *)memcached_strerror(mc, rc),
-                      m->last_error);
+    apr_atomic_xchgptr(&m->last_error, (void *)memcached_strerror(mc, rc));
     return rc == MEMCACHED_TIMEOUT ? APR_TIMEUP : APR_EGENERAL;
 }
 
@@ -302,8 +301,6 @@ apr_status_t apisec_store_memcached_create(
 {
     mc_store_t *m = apr_pcalloc(p, sizeof(*m));
     apisec_store_t *s;
-    unsigned t = conf->timeout_ms ? conf->timeout_ms
-                                  : APISEC_STORE_MEMCACHED_TIMEOUT_MS;
     int i;
 
     if (conf->servers == NULL || conf->servers->nelts == 0) {
@@ -329,9 +326,11 @@ apr_status_t apisec_store_memcached_create(
     if (m->pool == NULL) {
         return APR_ENOMEM;
     }
-    /* libmemcachedutil waits in whole seconds past the current one; with
-     * pool_max at least the threads of a process it never waits at all. */
-    m->wait.tv_sec = (time_t)((t + 999) / 1000);
+    /* No wait for a free connection: with pool_max at least the threads of
+     * a process there always is one, and a wait would add to the timeout
+     * the operation itself may take. */
+    m->wait.tv_sec = 0;
+    m->wait.tv_nsec = 0;
     s = apr_pcalloc(p, sizeof(*s));
     s->ops = &mc_ops;
     s->handle = m;

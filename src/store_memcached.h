@@ -3,8 +3,9 @@
  *
  * What it promises:
  * - one connection pool per process (create it in child_init: connections
- *   must not cross a fork), at most pool_max connections, so a request
- *   waits for a free one only when more threads than pool_max want one;
+ *   must not cross a fork) of at most pool_max connections: set it to the
+ *   threads of a process; a thread that finds none free fails at once
+ *   rather than wait (a wait would add to the operation's own timeout);
  * - binary protocol, consistent hashing (ketama): with N servers a key
  *   lives on one of them, and when one leaves only its keys move;
  * - no operation waits longer than `timeout` for a server (connect and each

@@ -1,4 +1,4 @@
-// FUZZ_SOURCES: src/b64url.c src/jose.c src/jwk.c src/jwt_claims.c
+// FUZZ_SOURCES: src/b64url.c src/jose.c src/jwk.c src/jwk_json.c src/jwt_claims.c
 // FUZZ_LIBS: -lcrypto -ljansson -lapr-1
 /* libFuzzer target over the JOSE core: token parsing and verification
  * against a fixed key set (one key of each type, built once), the claim

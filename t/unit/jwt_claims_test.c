@@ -144,8 +144,12 @@ int main(void)
     required();
     issuer_audience();
     type();
-    IS(apisec_jwt_claims_check(&(apisec_jwt_policy_t){0}, json_object(), NULL, 0),
-       APISEC_CLAIMS_MALFORMED, "missing claims object refused");
+    {
+        json_t *h = json_object();
+        IS(apisec_jwt_claims_check(&(apisec_jwt_policy_t){0}, h, NULL, 0),
+           APISEC_CLAIMS_MALFORMED, "missing claims object refused");
+        json_decref(h);
+    }
     apr_pool_destroy(pool);
     apr_terminate();
     return tap_done();
