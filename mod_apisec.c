@@ -12,9 +12,10 @@
 
 /* Override classes decide what a tenant's .htaccess may use:
  * response headers and CORS are FileInfo (as mod_headers' Header is),
- * TLS enforcement is AuthConfig (as mod_ssl's SSLRequireSSL is). */
+ * TLS enforcement is AuthConfig (as mod_ssl's SSLRequireSSL is), and also
+ * allowed server- and vhost-wide, where an operator wants it for everything. */
 #define DIR_FILEINFO (OR_FILEINFO)
-#define DIR_AUTHCFG (OR_AUTHCFG)
+#define DIR_AUTHCFG (RSRC_CONF | OR_AUTHCFG)
 
 static const command_rec apisec_cmds[] = {
     AP_INIT_FLAG("APISecHeaders", apisec_cmd_headers, NULL, DIR_FILEINFO,

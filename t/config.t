@@ -31,7 +31,7 @@ my @bad = (
     [ ["APISecAuditLog /tmp/audit.log"], 'APISecAuditLog', qr/not allowed in <Directory> context/ ],
 );
 
-plan tests => 2 + 4 * @bad;
+plan tests => 3 + 4 * @bad;
 
 my $apxs = $ENV{APISEC_APXS} || 'apxs';
 chomp(my $sbin = `$apxs -q SBINDIR`);
@@ -40,6 +40,8 @@ my $httpd = "$sbin/$target";
 my $libexec = $ENV{APISEC_HTTPD_LIBEXECDIR};
 my $module = $ENV{APISEC_MODULE};
 my $dir = tempdir(CLEANUP => 1);
+
+our @top;   # lines at server level, before the <Directory> section
 
 sub check {
     my @lines = @_;
@@ -51,6 +53,7 @@ sub check {
              "LoadModule apisec_module $module\n",
              "ServerName localhost\nListen 127.0.0.1:1\nErrorLog $dir/error_log\n",
              "PidFile $dir/httpd.pid\n",
+             map({ "$_\n" } @top),
              "<Directory $dir>\n";
     print $f "  $_\n" for @lines;
     print $f "</Directory>\n";
@@ -67,6 +70,14 @@ my ($rc, $out) = check('APISecHeaders On', 'APISecCORSAllowOrigin https://app.ex
                        'APISecRequireTLS redirect port=8443');
 ok t_cmp($rc, 0, 'a good configuration passes httpd -t');
 ok t_cmp($out, qr/Syntax OK/, 'httpd says Syntax OK');
+
+{
+    local @top = ('APISecHeaders On', 'APISecRequireTLS redirect',
+                  'APISecCORSAllowOrigin https://app.example.com');
+    my ($rc, $out) = check('APISecHeaders Off');
+    ok t_cmp($rc == 0 ? 'accepted' : $out, 'accepted',
+             'headers, CORS and TLS enforcement are allowed server-wide');
+}
 
 for my $case (@bad) {
     my ($lines, $directive, $advice) = @$case;
