@@ -22,8 +22,9 @@ static const command_rec apisec_cmds[] = {
                  "On: helmet's default security headers; Off: none here"),
     AP_INIT_TAKE2("APISecHeader", apisec_cmd_header, NULL, DIR_FILEINFO,
                   "NAME VALUE|off: set one response header, or leave it alone"),
-    AP_INIT_TAKE1("APISecCSP", apisec_cmd_csp, NULL, DIR_FILEINFO,
-                  "a Content-Security-Policy such as \"default-src 'self'\", or off"),
+    AP_INIT_TAKE1(
+        "APISecCSP", apisec_cmd_csp, NULL, DIR_FILEINFO,
+        "a Content-Security-Policy such as \"default-src 'self'\", or off"),
     AP_INIT_TAKE_ARGV("APISecHSTS", apisec_cmd_hsts, NULL, DIR_FILEINFO,
                       "max-age=N [includeSubDomains] [preload] | off "
                       "(HTTPS responses only)"),
@@ -47,32 +48,25 @@ static const command_rec apisec_cmds[] = {
                    DIR_AUTHCFG, "redirect [port=N] | reject | off"),
     AP_INIT_TAKE1("APISecAuditLog", apisec_cmd_audit_log, NULL, RSRC_CONF,
                   "file or \"|command\" for security events, one JSON a line"),
-    {NULL}
-};
+    {NULL}};
 
 static void apisec_register_hooks(apr_pool_t *p)
 {
     /* After mod_remoteip (APR_HOOK_FIRST) and mod_unique_id (MIDDLE). */
     ap_hook_post_read_request(apisec_post_read_request, NULL, NULL,
                               APR_HOOK_LAST);
-    ap_hook_access_checker(apisec_access_checker, NULL, NULL,
-                           APR_HOOK_FIRST);
+    ap_hook_access_checker(apisec_access_checker, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_insert_filter(apisec_insert_headers_filter, NULL, NULL,
                           APR_HOOK_MIDDLE);
     ap_hook_insert_error_filter(apisec_insert_headers_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
     ap_hook_open_logs(apisec_open_logs, NULL, NULL, APR_HOOK_MIDDLE);
-    apisec_headers_filter_handle = ap_register_output_filter(
-        APISEC_HEADERS_FILTER, apisec_headers_filter, NULL,
-        AP_FTYPE_CONTENT_SET);
+    apisec_headers_filter_handle =
+        ap_register_output_filter(APISEC_HEADERS_FILTER, apisec_headers_filter,
+                                  NULL, AP_FTYPE_CONTENT_SET);
 }
 
-AP_DECLARE_MODULE(apisec) = {
-    STANDARD20_MODULE_STUFF,
-    apisec_create_dir_conf,
-    apisec_merge_dir_conf,
-    apisec_create_srv_conf,
-    apisec_merge_srv_conf,
-    apisec_cmds,
-    apisec_register_hooks
-};
+AP_DECLARE_MODULE(apisec) = {STANDARD20_MODULE_STUFF, apisec_create_dir_conf,
+                             apisec_merge_dir_conf,   apisec_create_srv_conf,
+                             apisec_merge_srv_conf,   apisec_cmds,
+                             apisec_register_hooks};

@@ -27,8 +27,10 @@ static int require_tls(request_rec *r, const apisec_dir_conf_t *c)
     if (apisec_request_is_https(r)) {
         return DECLINED;
     }
-    apisec_audit(r, "tls_required", c->require_tls == APISEC_TLS_REDIRECT
-                 ? "plain HTTP redirected to HTTPS" : "plain HTTP refused");
+    apisec_audit(r, "tls_required",
+                 c->require_tls == APISEC_TLS_REDIRECT
+                     ? "plain HTTP redirected to HTTPS"
+                     : "plain HTTP refused");
     if (c->require_tls == APISEC_TLS_REJECT) {
         return apisec_send_problem(r, HTTP_FORBIDDEN,
                                    "This resource is only served over HTTPS.");
@@ -38,18 +40,17 @@ static int require_tls(request_rec *r, const apisec_dir_conf_t *c)
      * path and query. */
     target = r->unparsed_uri;
     if (!target || target[0] != '/') {
-        target = apr_pstrcat(r->pool, r->parsed_uri.path ? r->parsed_uri.path
-                                                         : "/",
-                             r->parsed_uri.query ? "?" : "",
-                             r->parsed_uri.query ? r->parsed_uri.query : "",
-                             NULL);
+        target =
+            apr_pstrcat(r->pool, r->parsed_uri.path ? r->parsed_uri.path : "/",
+                        r->parsed_uri.query ? "?" : "",
+                        r->parsed_uri.query ? r->parsed_uri.query : "", NULL);
     }
     host = ap_get_server_name_for_url(r);
     apr_table_setn(r->err_headers_out, "Location",
-                   c->tls_port ? apr_psprintf(r->pool, "https://%s:%d%s", host,
-                                              c->tls_port, target)
-                               : apr_pstrcat(r->pool, "https://", host, target,
-                                             NULL));
+                   c->tls_port
+                       ? apr_psprintf(r->pool, "https://%s:%d%s", host,
+                                      c->tls_port, target)
+                       : apr_pstrcat(r->pool, "https://", host, target, NULL));
     return apisec_send_problem(r, HTTP_PERMANENT_REDIRECT,
                                "This resource is only served over HTTPS.");
 }
@@ -72,7 +73,8 @@ static int cors_preflight(request_rec *r, const apisec_dir_conf_t *c)
         return DECLINED;
     }
     if (!c->cors_any && !apisec_cors_origin_allowed(c->cors_origins, origin)) {
-        apisec_audit(r, "cors_rejected", "preflight from an origin not in "
+        apisec_audit(r, "cors_rejected",
+                     "preflight from an origin not in "
                      "APISecCORSAllowOrigin");
         return apisec_send_problem(r, HTTP_FORBIDDEN,
                                    "This origin may not use this resource.");

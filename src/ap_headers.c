@@ -65,7 +65,7 @@ static void apply_security(request_rec *r, const apisec_dir_conf_t *c)
     int i, n;
 
     if (c->headers == 0) {
-        return;               /* APISecHeaders Off: nothing at all */
+        return; /* APISecHeaders Off: nothing at all */
     }
     if (c->headers == 1) {
         defaults = apisec_headers_defaults(&n);
@@ -124,8 +124,8 @@ static void apply_cors(request_rec *r, const apisec_dir_conf_t *c)
     if (!origin) {
         return;
     }
-    allowed = c->cors_any
-              || apisec_cors_origin_allowed(c->cors_origins, origin);
+    allowed =
+        c->cors_any || apisec_cors_origin_allowed(c->cors_origins, origin);
     if (!allowed) {
         return;
     }

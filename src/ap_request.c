@@ -50,9 +50,11 @@ int apisec_post_read_request(request_rec *r)
         apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char *));
     }
     if (names->nelts) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(20001)
-                      "removed %d client-sent X-APISec-* header(s), "
-                      "request_id %s", names->nelts, apisec_request_id(r));
+        ap_log_rerror(
+            APLOG_MARK, APLOG_DEBUG, 0, r,
+            APLOGNO(20001) "removed %d client-sent X-APISec-* header(s), "
+                           "request_id %s",
+            names->nelts, apisec_request_id(r));
     }
     return DECLINED;
 }

@@ -72,22 +72,26 @@ int apisec_open_logs(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         if (c->audit_path[0] == '|') {
             piped_log *pl = ap_open_piped_log(pconf, c->audit_path + 1);
             if (!pl) {
-                ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, APLOGNO(20002)
-                             "APISecAuditLog: cannot start the piped log "
-                             "command %s", c->audit_path + 1);
+                ap_log_error(
+                    APLOG_MARK, APLOG_EMERG, 0, s,
+                    APLOGNO(20002) "APISecAuditLog: cannot start the piped log "
+                                   "command %s",
+                    c->audit_path + 1);
                 return HTTP_INTERNAL_SERVER_ERROR;
             }
             f = ap_piped_log_write_fd(pl);
         }
         else {
             const char *path = ap_server_root_relative(ptemp, c->audit_path);
-            rv = apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE
-                               | APR_FOPEN_APPEND | APR_FOPEN_LARGEFILE,
-                               APR_FPROT_UREAD | APR_FPROT_UWRITE
-                               | APR_FPROT_GREAD, pconf);
+            rv = apr_file_open(
+                &f, path,
+                APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_APPEND
+                    | APR_FOPEN_LARGEFILE,
+                APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD, pconf);
             if (rv != APR_SUCCESS) {
-                ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, APLOGNO(20003)
-                             "APISecAuditLog: cannot open %s", path);
+                ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                             APLOGNO(20003) "APISecAuditLog: cannot open %s",
+                             path);
                 return HTTP_INTERNAL_SERVER_ERROR;
             }
         }
@@ -105,8 +109,9 @@ void apisec_audit(request_rec *r, const char *event, const char *reason)
     char *line;
     apr_status_t rv;
 
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, APLOGNO(20004)
-                  "%s: %s, request_id %s", event, reason, apisec_request_id(r));
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  APLOGNO(20004) "%s: %s, request_id %s", event, reason,
+                  apisec_request_id(r));
     if (!c->audit_file) {
         return;
     }
@@ -126,8 +131,9 @@ void apisec_audit(request_rec *r, const char *event, const char *reason)
     /* One write per line: O_APPEND keeps lines from several processes whole. */
     rv = apr_file_write_full(c->audit_file, line, len, NULL);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, APLOGNO(20005)
-                      "APISecAuditLog: write failed, request_id %s",
-                      ev.request_id);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, rv, r,
+            APLOGNO(20005) "APISecAuditLog: write failed, request_id %s",
+            ev.request_id);
     }
 }

@@ -33,14 +33,16 @@ char *apisec_audit_line(apr_pool_t *p, const apisec_audit_event_t *ev,
     if (!o) {
         return NULL;
     }
-    json_object_set_new(o, "time", json_string(apr_psprintf(
-                            p, "%s.%03dZ", ts, tm.tm_usec / 1000)));
+    json_object_set_new(
+        o, "time",
+        json_string(apr_psprintf(p, "%s.%03dZ", ts, tm.tm_usec / 1000)));
     set_str(p, o, "event", ev->event);
     set_str(p, o, "request_id", ev->request_id);
     set_str(p, o, "client", ev->client);
     set_str(p, o, "host", ev->host);
-    json_object_set_new(o, "user", ev->user
-                        ? apisec_json_string_safe(p, ev->user) : json_null());
+    json_object_set_new(o, "user",
+                        ev->user ? apisec_json_string_safe(p, ev->user)
+                                 : json_null());
     set_str(p, o, "method", ev->method);
     set_str(p, o, "path", path);
     set_str(p, o, "reason", ev->reason);

@@ -10,14 +10,14 @@
 
 typedef struct {
     apr_time_t time;
-    const char *event;      /* cors_rejected, tls_required, auth_failed, ... */
+    const char *event; /* cors_rejected, tls_required, auth_failed, ... */
     const char *request_id;
-    const char *client;     /* client address */
-    const char *host;       /* virtual host name */
-    const char *user;       /* NULL when not known */
+    const char *client; /* client address */
+    const char *host;   /* virtual host name */
+    const char *user;   /* NULL when not known */
     const char *method;
-    const char *path;       /* never with the query string */
-    const char *reason;     /* a fixed text */
+    const char *path;   /* never with the query string */
+    const char *reason; /* a fixed text */
 } apisec_audit_event_t;
 
 /* Longest path kept in an event; longer ones are cut and marked, so one line

@@ -75,8 +75,8 @@ void *apisec_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(cors_max_age);
 
     MERGE_INT(require_tls);
-    c->tls_port = add->require_tls != APISEC_TLS_UNSET ? add->tls_port
-                                                       : base->tls_port;
+    c->tls_port =
+        add->require_tls != APISEC_TLS_UNSET ? add->tls_port : base->tls_port;
     return c;
 }
 
@@ -138,12 +138,16 @@ const char *apisec_cmd_header(cmd_parms *cmd, void *dconf, const char *name,
         return fail(cmd, "%s", err);
     }
     if (!strcasecmp(name, "Strict-Transport-Security")) {
-        return fail(cmd, "%s", "use APISecHSTS for Strict-Transport-Security: "
+        return fail(cmd, "%s",
+                    "use APISecHSTS for Strict-Transport-Security: "
                     "it is sent on HTTPS responses only (RFC 6797)");
     }
-    if (!strncasecmp(name, "Access-Control-", 15) || !strcasecmp(name, "Vary")) {
-        return fail(cmd, "'%s' belongs to CORS: use the APISecCORS* "
-                    "directives", name);
+    if (!strncasecmp(name, "Access-Control-", 15)
+        || !strcasecmp(name, "Vary")) {
+        return fail(cmd,
+                    "'%s' belongs to CORS: use the APISecCORS* "
+                    "directives",
+                    name);
     }
     if (!strcasecmp(value, "off")) {
         put_rule(cmd->pool, dconf, name, NULL, APISEC_HDR_LEAVE);
@@ -169,7 +173,8 @@ const char *apisec_cmd_csp(cmd_parms *cmd, void *dconf, const char *policy)
         return fail(cmd, "%s", err);
     }
     if (!*policy) {
-        return fail(cmd, "%s", "the policy is empty: write a policy such as "
+        return fail(cmd, "%s",
+                    "the policy is empty: write a policy such as "
                     "\"default-src 'none'\", or off");
     }
     put_rule(cmd->pool, dconf, "Content-Security-Policy", policy,
@@ -200,7 +205,8 @@ const char *apisec_cmd_hsts(cmd_parms *cmd, void *dconf, int argc,
 static const char *check_any_credentials(cmd_parms *cmd, apisec_dir_conf_t *c)
 {
     if (c->cors_any && c->cors_credentials == 1) {
-        return fail(cmd, "%s", "'*' together with APISecCORSAllowCredentials "
+        return fail(cmd, "%s",
+                    "'*' together with APISecCORSAllowCredentials "
                     "On is unsafe and refused: list the exact origins that "
                     "may send credentials");
     }
@@ -214,7 +220,8 @@ const char *apisec_cmd_cors_origin(cmd_parms *cmd, void *dconf, int argc,
     int i;
 
     if (argc == 0) {
-        return fail(cmd, "%s", "list at least one origin, for example "
+        return fail(cmd, "%s",
+                    "list at least one origin, for example "
                     "https://app.example.com");
     }
     c->cors_origins = apr_array_make(cmd->pool, argc, sizeof(const char *));
@@ -233,7 +240,8 @@ const char *apisec_cmd_cors_origin(cmd_parms *cmd, void *dconf, int argc,
         }
     }
     if (c->cors_any && c->cors_origins->nelts) {
-        return fail(cmd, "%s", "'*' allows every origin: list either '*' or "
+        return fail(cmd, "%s",
+                    "'*' allows every origin: list either '*' or "
                     "exact origins, not both");
     }
     return check_any_credentials(cmd, c);
@@ -250,8 +258,7 @@ const char *apisec_cmd_cors_credentials(cmd_parms *cmd, void *dconf, int on)
 const char *apisec_cmd_cors_list(cmd_parms *cmd, void *dconf, int argc,
                                  char *const argv[])
 {
-    const char **field = (const char **)((char *)dconf
-                                         + (apr_size_t)cmd->info);
+    const char **field = (const char **)((char *)dconf + (apr_size_t)cmd->info);
     const char *err;
 
     if ((err = apisec_cors_token_list(cmd->pool, argc, argv, field))) {
@@ -268,8 +275,10 @@ const char *apisec_cmd_cors_max_age(cmd_parms *cmd, void *dconf,
 
     v = apr_strtoi64(arg, &end, 10);
     if (*end || end == arg || v < 0 || v > 86400) {
-        return fail(cmd, "'%s' is not a number of seconds from 0 to 86400 "
-                    "(browsers cap it lower still)", arg);
+        return fail(cmd,
+                    "'%s' is not a number of seconds from 0 to 86400 "
+                    "(browsers cap it lower still)",
+                    arg);
     }
     ((apisec_dir_conf_t *)dconf)->cors_max_age = (int)v;
     return NULL;
@@ -299,7 +308,8 @@ const char *apisec_cmd_require_tls(cmd_parms *cmd, void *dconf,
         char *end;
         if (c->require_tls != APISEC_TLS_REDIRECT
             || strncasecmp(port, "port=", 5)) {
-            return fail(cmd, "%s", "only redirect takes a second argument, "
+            return fail(cmd, "%s",
+                        "only redirect takes a second argument, "
                         "port=N (the HTTPS port, when it is not 443)");
         }
         v = apr_strtoi64(port + 5, &end, 10);
@@ -311,8 +321,7 @@ const char *apisec_cmd_require_tls(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
-const char *apisec_cmd_audit_log(cmd_parms *cmd, void *sconf,
-                                 const char *path)
+const char *apisec_cmd_audit_log(cmd_parms *cmd, void *sconf, const char *path)
 {
     apisec_srv_conf_t *c = apisec_srv_conf(cmd->server);
 

@@ -22,9 +22,9 @@ typedef enum {
 
 /* What the module does with one response header. */
 typedef enum {
-    APISEC_HDR_SET,     /* set it, replacing what the application sent */
-    APISEC_HDR_REMOVE,  /* remove what the application sent */
-    APISEC_HDR_LEAVE    /* `off`: neither set nor remove */
+    APISEC_HDR_SET,    /* set it, replacing what the application sent */
+    APISEC_HDR_REMOVE, /* remove what the application sent */
+    APISEC_HDR_LEAVE   /* `off`: neither set nor remove */
 } apisec_hdr_action_e;
 
 typedef struct {
@@ -39,20 +39,20 @@ typedef struct {
     const char *hsts;              /* NULL unset, "" off, else the value */
 
     apr_array_header_t *cors_origins; /* NULL unset; canonical origins */
-    int cors_any;                  /* "*" listed */
-    int cors_credentials;          /* UNSET, 0, 1 */
+    int cors_any;                     /* "*" listed */
+    int cors_credentials;             /* UNSET, 0, 1 */
     const char *cors_methods;
     const char *cors_headers;
     const char *cors_expose;
-    int cors_max_age;              /* UNSET or seconds */
+    int cors_max_age; /* UNSET or seconds */
 
-    int require_tls;               /* apisec_tls_mode_e */
-    int tls_port;                  /* port for the redirect, 0: default */
+    int require_tls; /* apisec_tls_mode_e */
+    int tls_port;    /* port for the redirect, 0: default */
 } apisec_dir_conf_t;
 
 typedef struct {
-    const char *audit_path;        /* APISecAuditLog, NULL unset */
-    apr_file_t *audit_file;        /* opened in open_logs */
+    const char *audit_path; /* APISecAuditLog, NULL unset */
+    apr_file_t *audit_file; /* opened in open_logs */
 } apisec_srv_conf_t;
 
 extern module AP_MODULE_DECLARE_DATA apisec_module;
@@ -77,8 +77,7 @@ const char *apisec_cmd_cors_max_age(cmd_parms *cmd, void *dconf,
                                     const char *arg);
 const char *apisec_cmd_require_tls(cmd_parms *cmd, void *dconf,
                                    const char *mode, const char *port);
-const char *apisec_cmd_audit_log(cmd_parms *cmd, void *sconf,
-                                 const char *path);
+const char *apisec_cmd_audit_log(cmd_parms *cmd, void *sconf, const char *path);
 
 static APR_INLINE apisec_dir_conf_t *apisec_dir_conf(request_rec *r)
 {

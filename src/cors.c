@@ -147,8 +147,8 @@ int apisec_cors_origin_allowed(const apr_array_header_t *allowed,
     return 0;
 }
 
-const char *apisec_cors_token_list(apr_pool_t *p, int argc,
-                                   char *const argv[], const char **joined)
+const char *apisec_cors_token_list(apr_pool_t *p, int argc, char *const argv[],
+                                   const char **joined)
 {
     const char *out = NULL;
     int i;
@@ -159,8 +159,10 @@ const char *apisec_cors_token_list(apr_pool_t *p, int argc,
         for (tok = apr_strtok(list, ", ", &last); tok;
              tok = apr_strtok(NULL, ", ", &last)) {
             if (apisec_headers_check_name(tok)) {
-                return apr_psprintf(p, "'%s' is not a valid method or header "
-                                    "name", tok);
+                return apr_psprintf(p,
+                                    "'%s' is not a valid method or header "
+                                    "name",
+                                    tok);
             }
             out = out ? apr_pstrcat(p, out, ", ", tok, NULL) : tok;
         }

@@ -21,7 +21,7 @@ int apisec_cors_origin_allowed(const apr_array_header_t *allowed,
 
 /* Checks a list of methods or header names (RFC 9110 tokens) and joins them
  * with ", " into *joined. Returns NULL or a message. */
-const char *apisec_cors_token_list(apr_pool_t *p, int argc,
-                                   char *const argv[], const char **joined);
+const char *apisec_cors_token_list(apr_pool_t *p, int argc, char *const argv[],
+                                   const char **joined);
 
 #endif

@@ -97,8 +97,10 @@ const char *apisec_headers_hsts_parse(apr_pool_t *p, int argc,
             preload = 1;
         }
         else {
-            return apr_psprintf(p, "unknown token '%s': write max-age=N "
-                                "[includeSubDomains] [preload], or off", a);
+            return apr_psprintf(p,
+                                "unknown token '%s': write max-age=N "
+                                "[includeSubDomains] [preload], or off",
+                                a);
         }
     }
     if (max_age < 0) {

@@ -13,7 +13,8 @@ typedef struct {
 } apisec_header_t;
 
 /* helmet 8's default headers with helmet's values, HSTS excluded (it is only
- * sent on HTTPS responses, so it is kept apart: apisec_headers_hsts_default). */
+ * sent on HTTPS responses, so it is kept apart: apisec_headers_hsts_default).
+ */
 const apisec_header_t *apisec_headers_defaults(int *count);
 const char *apisec_headers_hsts_default(void);
 
