@@ -4,7 +4,7 @@ use strict;
 use warnings;
 use Apache::Test qw(plan ok);
 use Apache::TestUtil qw(t_cmp);
-use ApisecTest qw(req hdr json_body audit_lines server_root);
+use ApisecTest qw(req hdr json_body audit_lines error_log_has);
 use JSON::PP ();
 
 plan tests => 16;
@@ -43,15 +43,7 @@ ok t_cmp($e && $e->{event}, 'cors_rejected', 'event cors_rejected');
 ok t_cmp(defined $line && $line !~ /hidden77/ ? 'clean' : 'leaked or missing', 'clean', 'no query in the cors event');
 
 # The id is mod_unique_id's when it is loaded: the same one the error log names.
-my $log = server_root() . '/logs/error_log';
-my $found = 0;
-for (1 .. 50) {
-    open my $f, '<', $log or last;
-    while (<$f>) { $found = 1 if index($_, $p->{request_id}) >= 0 }
-    close $f;
-    last if $found;
-    select undef, undef, undef, 0.1;
-}
+my $found = error_log_has(qr/\Q$p->{request_id}\E/);
 ok t_cmp($found, 1, 'the error log line names the request id');
 
 # The module's 308 and 204 answers also carry the request id / no body.

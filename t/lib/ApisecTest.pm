@@ -11,7 +11,7 @@ use File::Temp qw(tempfile);
 use JSON::PP ();
 use Exporter 'import';
 
-our @EXPORT_OK = qw(req port hdr json_body audit_lines server_root);
+our @EXPORT_OK = qw(req port hdr json_body audit_lines server_root error_log_has);
 
 sub port {
     my $vhost = shift;
@@ -67,6 +67,21 @@ sub json_body {
     my $res = shift;
     my $j = eval { JSON::PP->new->decode($res->{body}) };
     return $j;
+}
+
+# Polls the server's error log (lines are written after the answer) for up
+# to 5 s; true when a line matches PATTERN.
+sub error_log_has {
+    my $pattern = shift;
+    my $log = server_root() . '/logs/error_log';
+    for (1 .. 50) {
+        if (open my $f, '<', $log) {
+            while (<$f>) { return 1 if $_ =~ $pattern }
+            close $f;
+        }
+        select undef, undef, undef, 0.1;
+    }
+    return 0;
 }
 
 sub audit_lines {
