@@ -6,6 +6,7 @@
 #include "http_request.h"
 #include "http_protocol.h"
 #include "http_log.h"
+#include "mod_auth.h"
 
 #include "src/ap_glue.h"
 #include "src/config.h"
@@ -16,6 +17,8 @@
  * allowed server- and vhost-wide, where an operator wants it for everything. */
 #define DIR_FILEINFO (OR_FILEINFO)
 #define DIR_AUTHCFG (RSRC_CONF | OR_AUTHCFG)
+/* JWT settings: like AuthType itself, AuthConfig. */
+#define DIR_JWT (OR_AUTHCFG)
 
 static const command_rec apisec_cmds[] = {
     AP_INIT_FLAG("APISecHeaders", apisec_cmd_headers, NULL, DIR_FILEINFO,
@@ -48,6 +51,49 @@ static const command_rec apisec_cmds[] = {
                    DIR_AUTHCFG, "redirect [port=N] | reject | off"),
     AP_INIT_TAKE1("APISecAuditLog", apisec_cmd_audit_log, NULL, RSRC_CONF,
                   "file or \"|command\" for security events, one JSON a line"),
+
+    /* AuthType JWT */
+    AP_INIT_TAKE_ARGV("APISecJWTKey", apisec_cmd_jwt_key, NULL, DIR_JWT,
+                      "[kid=ID] PATH: PEM public key, X.509 certificate or JWKS"),
+    AP_INIT_TAKE_ARGV("APISecJWTSecret", apisec_cmd_jwt_secret, NULL, DIR_JWT,
+                      "file:PATH | env:NAME [kid=ID]: an HMAC secret"),
+    AP_INIT_TAKE_ARGV("APISecJWTAlgorithms", apisec_cmd_jwt_algorithms, NULL,
+                      DIR_JWT, "the allowed algorithms, e.g. ES256 RS256"),
+    AP_INIT_TAKE_ARGV("APISecJWTIssuer", apisec_cmd_jwt_list,
+                      (void *)APR_OFFSETOF(apisec_dir_conf_t, jwt_issuers),
+                      DIR_JWT, "accepted iss values"),
+    AP_INIT_TAKE_ARGV("APISecJWTAudience", apisec_cmd_jwt_list,
+                      (void *)APR_OFFSETOF(apisec_dir_conf_t, jwt_audiences),
+                      DIR_JWT, "accepted aud values (one must be in the token)"),
+    AP_INIT_TAKE_ARGV("APISecJWTRequire", apisec_cmd_jwt_list,
+                      (void *)APR_OFFSETOF(apisec_dir_conf_t, jwt_required),
+                      DIR_JWT, "claims every token must have (default exp)"),
+    AP_INIT_TAKE_ARGV("APISecJWTForward", apisec_cmd_jwt_list,
+                      (void *)APR_OFFSETOF(apisec_dir_conf_t, jwt_forward),
+                      DIR_JWT, "claims passed on as APISEC_CLAIM_<NAME>"),
+    AP_INIT_TAKE1("APISecJWTType", apisec_cmd_jwt_type, NULL, DIR_JWT,
+                  "required typ header (RFC 8725 explicit typing), or off"),
+    AP_INIT_TAKE1("APISecJWTLeeway", apisec_cmd_jwt_seconds,
+                  (void *)APR_OFFSETOF(apisec_dir_conf_t, jwt_leeway), DIR_JWT,
+                  "clock skew allowed for exp, nbf and iat (default 30 s)"),
+    AP_INIT_TAKE1("APISecJWTMaxLifetime", apisec_cmd_jwt_seconds,
+                  (void *)APR_OFFSETOF(apisec_dir_conf_t, jwt_max_lifetime),
+                  DIR_JWT, "longest exp - iat accepted"),
+    AP_INIT_TAKE1("APISecJWTCookie", apisec_cmd_jwt_cookie, NULL, DIR_JWT,
+                  "also take the token from this cookie"),
+    AP_INIT_TAKE1("APISecJWTMaxSize", apisec_cmd_jwt_max_size, NULL, DIR_JWT,
+                  "largest token accepted (default 8k)"),
+    AP_INIT_TAKE1("APISecJWTUserClaim", apisec_cmd_jwt_user_claim, NULL,
+                  DIR_JWT, "the claim that names the user (default sub)"),
+    AP_INIT_FLAG("APISecJWTForwardHeaders", apisec_cmd_jwt_forward_headers,
+                 NULL, DIR_JWT,
+                 "On: forwarded claims also as X-APISec-Claim-<Name> headers"),
+    AP_INIT_TAKE1("APISecJWTCache", apisec_cmd_jwt_cache, NULL, RSRC_CONF,
+                  "verified tokens remembered per process (default 4096), "
+                  "or off"),
+    AP_INIT_TAKE1("APISecOwnerPattern", apisec_cmd_owner_pattern, NULL,
+                  DIR_JWT, "regex whose first capture on the path is the "
+                  "owner, for Require jwt-owner"),
     {NULL}};
 
 static void apisec_register_hooks(apr_pool_t *p)
@@ -58,8 +104,12 @@ static void apisec_register_hooks(apr_pool_t *p)
     ap_hook_access_checker(apisec_access_checker, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_insert_filter(apisec_insert_headers_filter, NULL, NULL,
                           APR_HOOK_MIDDLE);
-    ap_hook_insert_error_filter(apisec_insert_headers_filter, NULL, NULL,
+    ap_hook_insert_error_filter(apisec_insert_error_filters, NULL, NULL,
                                 APR_HOOK_MIDDLE);
+    ap_hook_check_authn(apisec_check_user_id, NULL, NULL, APR_HOOK_MIDDLE,
+                        AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_child_init(apisec_jwt_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    apisec_register_authz_providers(p);
     ap_hook_open_logs(apisec_open_logs, NULL, NULL, APR_HOOK_MIDDLE);
     apisec_headers_filter_handle =
         ap_register_output_filter(APISEC_HEADERS_FILTER, apisec_headers_filter,

@@ -10,6 +10,15 @@
 #include "util_filter.h"
 
 #define APISEC_HEADERS_FILTER "APISEC_HEADERS"
+#define APISEC_PROBLEM_FILTER "APISEC_PROBLEM"
+
+#include <jansson.h>
+
+/* Per-request state, in r->request_config. */
+typedef struct {
+    json_t *header; /* the verified token's header and claims, or NULL */
+    json_t *claims;
+} apisec_req_t;
 
 /* ap_request.c */
 int apisec_post_read_request(request_rec *r);
@@ -25,8 +34,25 @@ apr_status_t apisec_headers_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 void apisec_insert_headers_filter(request_rec *r);
 void apisec_headers_apply(request_rec *r);
 
+/* ap_authn_jwt.c: AuthType JWT. */
+int apisec_check_user_id(request_rec *r);
+void apisec_jwt_child_init(apr_pool_t *pchild, server_rec *s);
+json_t *apisec_request_claims(request_rec *r);
+
+/* ap_authz_jwt.c: Require jwt-claim, jwt-scope, jwt-owner. */
+void apisec_register_authz_providers(apr_pool_t *p);
+
 /* ap_response.c */
 int apisec_send_problem(request_rec *r, int status, const char *detail);
+/* For answers httpd itself sends after a hook of ours said no (authz
+ * providers cannot send one): the error body becomes a problem with DETAIL. */
+void apisec_problem_on_error(request_rec *r, const char *detail);
+void apisec_insert_error_filters(request_rec *r);
+/* S without the characters a quoted-string cannot hold as is. */
+const char *apisec_quoted_safe(apr_pool_t *p, const char *s);
+/* The realm of Bearer challenges: AuthName, or "api". */
+const char *apisec_bearer_realm(request_rec *r);
+apr_status_t apisec_problem_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 int apisec_open_logs(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                      server_rec *s);
 void apisec_audit(request_rec *r, const char *event, const char *reason);

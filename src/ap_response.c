@@ -137,3 +137,79 @@ void apisec_audit(request_rec *r, const char *event, const char *reason)
             ev.request_id);
     }
 }
+
+#define NOTE_PROBLEM "apisec-problem-detail"
+
+void apisec_problem_on_error(request_rec *r, const char *detail)
+{
+    apr_table_setn(r->notes, NOTE_PROBLEM, detail);
+}
+
+void apisec_insert_error_filters(request_rec *r)
+{
+    apisec_insert_headers_filter(r);
+    if (apr_table_get(r->notes, NOTE_PROBLEM) && r->status >= 400) {
+        ap_add_output_filter(APISEC_PROBLEM_FILTER, NULL, r, r->connection);
+    }
+}
+
+/* Replaces httpd's HTML error page with the problem: the page's buckets are
+ * dropped, the problem goes out before EOS. */
+apr_status_t apisec_problem_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    apr_bucket *b;
+    int eos = 0;
+
+    if (!f->ctx) {
+        f->ctx = f;
+        ap_set_content_type(r, APISEC_PROBLEM_CONTENT_TYPE);
+        apr_table_unset(r->headers_out, "Content-Length");
+        apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    }
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);) {
+        apr_bucket *next = APR_BUCKET_NEXT(b);
+        if (APR_BUCKET_IS_EOS(b)) {
+            eos = 1;
+            break;
+        }
+        if (!APR_BUCKET_IS_METADATA(b)) {
+            apr_bucket_delete(b);
+        }
+        b = next;
+    }
+    if (eos) {
+        const char *line = ap_get_status_line(r->status);
+        const char *body = apisec_problem_json(
+            r->pool, r->status, line ? line + 4 : "Error",
+            apr_table_get(r->notes, NOTE_PROBLEM), apisec_request_id(r), NULL);
+        if (body && !r->header_only) {
+            APR_BUCKET_INSERT_BEFORE(
+                b, apr_bucket_pool_create(body, strlen(body), r->pool,
+                                          f->c->bucket_alloc));
+        }
+        ap_remove_output_filter(f);
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
+const char *apisec_quoted_safe(apr_pool_t *p, const char *s)
+{
+    char *out = apr_palloc(p, strlen(s) + 1), *o = out;
+
+    for (; *s; ++s) {
+        if (*s != '"' && *s != '\\' && (unsigned char)*s >= 0x20
+            && *s != 0x7f) {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+const char *apisec_bearer_realm(request_rec *r)
+{
+    const char *name = ap_auth_name(r);
+
+    return name ? apisec_quoted_safe(r->pool, name) : "api";
+}

@@ -15,6 +15,10 @@ void *apisec_create_dir_conf(apr_pool_t *p, char *dir)
     c->cors_credentials = APISEC_UNSET;
     c->cors_max_age = APISEC_UNSET;
     c->require_tls = APISEC_TLS_UNSET;
+    c->jwt_leeway = APISEC_UNSET;
+    c->jwt_max_lifetime = APISEC_UNSET;
+    c->jwt_max_size = APISEC_UNSET;
+    c->jwt_forward_headers = APISEC_UNSET;
     return c;
 }
 
@@ -77,12 +81,16 @@ void *apisec_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(require_tls);
     c->tls_port =
         add->require_tls != APISEC_TLS_UNSET ? add->tls_port : base->tls_port;
+    apisec_merge_jwt(p, c, base, add);
     return c;
 }
 
 void *apisec_create_srv_conf(apr_pool_t *p, server_rec *s)
 {
-    return apr_pcalloc(p, sizeof(apisec_srv_conf_t));
+    apisec_srv_conf_t *c = apr_pcalloc(p, sizeof(apisec_srv_conf_t));
+
+    c->jwt_cache = APISEC_UNSET;
+    return c;
 }
 
 void *apisec_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
@@ -91,6 +99,8 @@ void *apisec_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     apisec_srv_conf_t *c = apr_pcalloc(p, sizeof(*c));
 
     c->audit_path = add->audit_path ? add->audit_path : base->audit_path;
+    c->jwt_cache = add->jwt_cache != APISEC_UNSET ? add->jwt_cache
+                                                  : base->jwt_cache;
     return c;
 }
 

@@ -10,8 +10,13 @@
 #include "http_config.h"
 #include "apr_tables.h"
 #include "apr_file_io.h"
+#include "ap_regex.h"
+
+#include "jwk.h"
 
 #define APISEC_UNSET (-1)
+#define APISEC_JWT_DEFAULT_MAX_SIZE 8192
+#define APISEC_JWT_DEFAULT_CACHE 4096
 
 typedef enum {
     APISEC_TLS_UNSET = -1,
@@ -48,11 +53,31 @@ typedef struct {
 
     int require_tls; /* apisec_tls_mode_e */
     int tls_port;    /* port for the redirect, 0: default */
+
+    /* JWT (AuthType JWT) */
+    apisec_jwk_set_t *jwt_keys;    /* APISecJWTKey/APISecJWTSecret, NULL unset */
+    int jwt_keys_cacheable;        /* keys from the server's configuration,
+                                      not from an .htaccess (whose key sets
+                                      live for one request only) */
+    unsigned jwt_algs;             /* mask of allowed algorithms, 0 unset */
+    apr_array_header_t *jwt_issuers;   /* const char *, NULL unset */
+    apr_array_header_t *jwt_audiences; /* const char *, NULL unset */
+    const char *jwt_type;          /* NULL unset, "" no check */
+    int jwt_leeway;                /* UNSET or seconds */
+    int jwt_max_lifetime;          /* UNSET, 0 no limit, or seconds */
+    apr_array_header_t *jwt_required;  /* const char *, NULL unset */
+    const char *jwt_cookie;        /* NULL unset, "" none */
+    int jwt_max_size;              /* UNSET or bytes */
+    const char *jwt_user_claim;    /* NULL unset */
+    apr_array_header_t *jwt_forward;   /* claim names, NULL unset */
+    int jwt_forward_headers;       /* UNSET, 0, 1 */
+    ap_regex_t *owner_pattern;     /* APISecOwnerPattern, NULL unset */
 } apisec_dir_conf_t;
 
 typedef struct {
     const char *audit_path; /* APISecAuditLog, NULL unset */
     apr_file_t *audit_file; /* opened in open_logs */
+    int jwt_cache;          /* APISecJWTCache: UNSET, 0 off, entries */
 } apisec_srv_conf_t;
 
 extern module AP_MODULE_DECLARE_DATA apisec_module;
@@ -78,6 +103,34 @@ const char *apisec_cmd_cors_max_age(cmd_parms *cmd, void *dconf,
 const char *apisec_cmd_require_tls(cmd_parms *cmd, void *dconf,
                                    const char *mode, const char *port);
 const char *apisec_cmd_audit_log(cmd_parms *cmd, void *sconf, const char *path);
+
+/* config_jwt.c */
+void apisec_merge_jwt(apr_pool_t *p, apisec_dir_conf_t *c,
+                      const apisec_dir_conf_t *base,
+                      const apisec_dir_conf_t *add);
+const char *apisec_cmd_jwt_key(cmd_parms *cmd, void *dconf, int argc,
+                               char *const argv[]);
+const char *apisec_cmd_jwt_secret(cmd_parms *cmd, void *dconf, int argc,
+                                  char *const argv[]);
+const char *apisec_cmd_jwt_algorithms(cmd_parms *cmd, void *dconf, int argc,
+                                      char *const argv[]);
+const char *apisec_cmd_jwt_list(cmd_parms *cmd, void *dconf, int argc,
+                                char *const argv[]);
+const char *apisec_cmd_jwt_type(cmd_parms *cmd, void *dconf, const char *arg);
+const char *apisec_cmd_jwt_seconds(cmd_parms *cmd, void *dconf,
+                                   const char *arg);
+const char *apisec_cmd_jwt_cookie(cmd_parms *cmd, void *dconf,
+                                  const char *arg);
+const char *apisec_cmd_jwt_max_size(cmd_parms *cmd, void *dconf,
+                                    const char *arg);
+const char *apisec_cmd_jwt_user_claim(cmd_parms *cmd, void *dconf,
+                                      const char *arg);
+const char *apisec_cmd_jwt_forward_headers(cmd_parms *cmd, void *dconf,
+                                           int on);
+const char *apisec_cmd_jwt_cache(cmd_parms *cmd, void *sconf,
+                                 const char *arg);
+const char *apisec_cmd_owner_pattern(cmd_parms *cmd, void *dconf,
+                                     const char *arg);
 
 static APR_INLINE apisec_dir_conf_t *apisec_dir_conf(request_rec *r)
 {
