@@ -1,4 +1,4 @@
-// FUZZ_SOURCES: src/json_tape.c
+// FUZZ_SOURCES: src/json_tape.c src/json_tape_string.c
 // FUZZ_LIBS: -ljansson -lapr-1
 /* Differential fuzz target: the strict tape parser against jansson.
  * Any accept/reject disagreement is a finding, except the deliberate ones

@@ -1,11 +1,14 @@
-// FUZZ_SOURCES: src/b64url.c src/jose.c src/jwk.c src/jwk_json.c src/jwt_claims.c
+// FUZZ_SOURCES: src/b64url.c src/jose.c src/jwk.c src/jwk_json.c
+// FUZZ_SOURCES: src/jwt_claims.c
 // FUZZ_LIBS: -lcrypto -ljansson -lapr-1
 /* libFuzzer target over the JOSE core: token parsing and verification
  * against a fixed key set (one key of each type, built once), the claim
  * checks on whatever verifies, the raw signature primitive (so the ECDSA
  * and RSA paths see attacker-chosen signatures, not only b64 noise), the
  * base64url decoder (with a canonical round-trip property) and JWK/JWKS
- * loading. Build: clang -fsanitize=fuzzer,address -Isrc <FUZZ_SOURCES>
+ * loading. FUZZ_SOURCES is split over two lines to stay within 80 columns;
+ * t/fuzz/run.sh joins every such line. Build: clang
+ * -fsanitize=fuzzer,address -Isrc <FUZZ_SOURCES>
  * t/fuzz/jws_fuzz.c <FUZZ_LIBS> (plus the apr-1/jansson cflags).
  *
  * The HMAC secret is fixed (bytes 7*i+1) so that corpus tokens can carry
@@ -94,8 +97,8 @@ static void b64url_roundtrip(apr_pool_t *p, const char *in, size_t len)
 static void raw_signature(const uint8_t *data, size_t size)
 {
     static const char *const kid_of[APISEC_JWS_ALG_COUNT] = {
-        "hs", "hs", "hs", "rsa", "rsa", "rsa", "rsa", "rsa", "rsa",
-        "ec256", "ec384", "ec521", "ed"};
+        "hs",  "hs",  "hs",    "rsa",   "rsa",   "rsa", "rsa",
+        "rsa", "rsa", "ec256", "ec384", "ec521", "ed"};
     apisec_jws_alg_t alg;
     const apisec_jwk_t *key;
     int mismatch;
@@ -122,7 +125,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     apr_pool_create(&p, root);
     if (apisec_jose_decode_jwt(p, text, size, keys, APISEC_JWS_ALL_ALGS, &jws,
-                               &claims) == APISEC_JOSE_OK) {
+                               &claims)
+        == APISEC_JOSE_OK) {
         (void)apisec_jwt_claims_check(&policy, jws.header, claims,
                                       apr_time_from_sec(1700000000));
     }

@@ -1,5 +1,7 @@
+// clang-format off
 // FUZZ_SOURCES: src/ratelimit.c src/store.c src/store_shm.c src/store_memcached.c
 // FUZZ_LIBS: -lapr-1 -lmemcached -lmemcachedutil -lcrypto
+// clang-format on
 /* libFuzzer target over the configuration parsers of the rate-limit and
  * store cores: the `APISecRateLimit` argument (first byte even), the shm
  * `size=` value (first byte 1 mod 4) and the `APISecStore memcached`
@@ -75,21 +77,29 @@ static void run_gcra(apr_pool_t *p, const apisec_ratelimit_spec_t *s,
     apisec_ratelimit_result_t r;
     apr_time_t tat = time_of(d, n, 0), now = time_of(d, n, 4), next = 0;
     apr_table_t *t = apr_table_make(p, 8);
-    int f, wrote, k;
+    int f, wrote, k, have = n > 8 && (d[8] & 1);
 
+    /* A stored state from the input (or none), then a peek, then a hit. */
     for (k = 0; k < 3; ++k) {
-        wrote = apisec_ratelimit_gcra(s, k > 0, tat, now, k == 1 ? 0 : 1,
-                                      &next, &r);
+        wrote =
+            apisec_ratelimit_gcra(s, have, tat, now, k == 1 ? 0 : 1, &next, &r);
         check(r.remaining <= s->limit);
-        check(r.reset <= s->period + 1 + (apr_uint64_t)(tat > now ? (tat - now) / APR_USEC_PER_SEC : 0));
+        check(r.reset
+              <= s->period + 1
+                     + (apr_uint64_t)(tat > now ? (tat - now) / APR_USEC_PER_SEC
+                                                : 0));
         check(r.allowed || r.retry_after >= 1);
-        check(!wrote || (r.allowed && next > now && next > tat - 1));
+        /* A write moves the state forward: past now, and past the
+         * stored TAT when there was one. */
+        check(!wrote || (r.allowed && next > now && (!have || next > tat)));
         for (f = APISEC_RL_HEADERS_OFF; f <= APISEC_RL_HEADERS_DRAFT6; ++f) {
-            apisec_ratelimit_headers(p, (apisec_ratelimit_headers_e)f, s, &r, t);
+            apisec_ratelimit_headers(p, (apisec_ratelimit_headers_e)f, s, &r,
+                                     t);
         }
         apr_table_do(safe_headers, NULL, t, NULL);
         if (wrote) {
             tat = next;
+            have = 1;
         }
     }
 }

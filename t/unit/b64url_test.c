@@ -24,17 +24,21 @@ static int refused(const char *in, apr_size_t len)
     unsigned char *out;
     apr_size_t n;
 
-    return apisec_b64url_decode(pool, in, len, &out, &n) == APR_EINVAL &&
-           out == NULL && n == 0;
+    return apisec_b64url_decode(pool, in, len, &out, &n) == APR_EINVAL
+           && out == NULL && n == 0;
 }
 
 #define REFUSED(s, name) tap_ok(refused((s), strlen(s)), "%s", name)
 
 int main(void)
 {
-    static const char *const rfc4648[][2] = {
-        {"", ""}, {"f", "Zg"}, {"fo", "Zm8"}, {"foo", "Zm9v"},
-        {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}};
+    static const char *const rfc4648[][2] = {{"", ""},
+                                             {"f", "Zg"},
+                                             {"fo", "Zm8"},
+                                             {"foo", "Zm9v"},
+                                             {"foob", "Zm9vYg"},
+                                             {"fooba", "Zm9vYmE"},
+                                             {"foobar", "Zm9vYmFy"}};
     unsigned char all[256];
     unsigned char *out;
     apr_size_t len, i;
@@ -47,19 +51,22 @@ int main(void)
                "RFC 4648 vector '%s' decodes", rfc4648[i][1]);
         enc = apisec_b64url_encode(pool, (const unsigned char *)rfc4648[i][0],
                                    strlen(rfc4648[i][0]));
-        tap_ok(enc && strcmp(enc, rfc4648[i][1]) == 0, "RFC 4648 vector '%s' encodes",
-               rfc4648[i][1]);
+        tap_ok(enc && strcmp(enc, rfc4648[i][1]) == 0,
+               "RFC 4648 vector '%s' encodes", rfc4648[i][1]);
     }
     for (i = 0; i < 256; i++) {
         all[i] = (unsigned char)i;
     }
     enc = apisec_b64url_encode(pool, all, 256);
-    tap_ok(strchr(enc, '+') == NULL && strchr(enc, '/') == NULL && strchr(enc, '=') == NULL,
+    tap_ok(strchr(enc, '+') == NULL && strchr(enc, '/') == NULL
+               && strchr(enc, '=') == NULL,
            "encoding uses the URL alphabet without padding");
-    tap_ok(apisec_b64url_decode(pool, enc, strlen(enc), &out, &len) == APR_SUCCESS &&
-               len == 256 && memcmp(out, all, 256) == 0,
+    tap_ok(apisec_b64url_decode(pool, enc, strlen(enc), &out, &len)
+                   == APR_SUCCESS
+               && len == 256 && memcmp(out, all, 256) == 0,
            "all 256 byte values round-trip");
-    tap_ok(decodes("-_-_", "\xfb\xff\xbf", 3), "'-' and '_' decode as 62 and 63");
+    tap_ok(decodes("-_-_", "\xfb\xff\xbf", 3),
+           "'-' and '_' decode as 62 and 63");
     REFUSED("Zg==", "padding refused");
     REFUSED("Zm8=", "single padding refused");
     REFUSED("Zm9v====", "padding after a full quantum refused");

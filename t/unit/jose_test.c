@@ -87,13 +87,15 @@ static void json_web_signature(apr_pool_t *p)
         tap_ok(0, "json_web_signature_test.json loaded");
         return;
     }
-    json_array_foreach(json_object_get(doc, "testGroups"), i, g) {
+    json_array_foreach(json_object_get(doc, "testGroups"), i, g)
+    {
         json_t *jwk = json_object_get(g, "public");
         apisec_jwk_set_t *set = apisec_jwk_set_make(p);
         const char *err = apisec_jwk_set_add_jwk(
             set, json_is_object(jwk) ? jwk : json_object_get(g, "private"), 0);
 
-        json_array_foreach(json_object_get(g, "tests"), j, t) {
+        json_array_foreach(json_object_get(g, "tests"), j, t)
+        {
             int id = (int)json_integer_value(json_object_get(t, "tcId"));
             const char *label = json_string_value(json_object_get(t, "result"));
             const char *tok = token_text(p, json_object_get(t, "jws"));
@@ -117,13 +119,15 @@ static void json_web_signature(apr_pool_t *p)
                   err ? err : apisec_jose_strerror(rv));
         }
     }
-    tap_ok(c.failed == 0 &&
-               c.total == json_integer_value(json_object_get(doc, "numberOfTests")),
-           "json_web_signature_test.json: %d vectors, %d accepted, %d "
-           "rejected (%d with the key refused at load), %d labels overridden, "
-           "%d wrong",
-           c.total, c.accepted, c.rejected, c.load_refused, c.overridden,
-           c.failed);
+    tap_ok(
+        c.failed == 0
+            && c.total
+                   == json_integer_value(json_object_get(doc, "numberOfTests")),
+        "json_web_signature_test.json: %d vectors, %d accepted, %d "
+        "rejected (%d with the key refused at load), %d labels overridden, "
+        "%d wrong",
+        c.total, c.accepted, c.rejected, c.load_refused, c.overridden,
+        c.failed);
     tap_ok(same == 2, "tcIds 367 and 370 are byte-identical to 357");
     json_decref(doc);
 }
@@ -140,7 +144,8 @@ static void json_web_key(apr_pool_t *p)
         tap_ok(0, "json_web_key_test.json loaded");
         return;
     }
-    json_array_foreach(json_object_get(doc, "testGroups"), i, g) {
+    json_array_foreach(json_object_get(doc, "testGroups"), i, g)
+    {
         apisec_jwk_set_t *set = apisec_jwk_set_make(p);
         char *text = json_dumps(json_object_get(g, "private"), JSON_COMPACT);
         const char *err = apisec_jwk_set_add_json(set, text, strlen(text), 0);
@@ -149,7 +154,8 @@ static void json_web_key(apr_pool_t *p)
         if (!err) {
             err = apisec_jwk_set_check(set, APISEC_JWS_ALL_ALGS, NULL);
         }
-        json_array_foreach(json_object_get(g, "tests"), j, t) {
+        json_array_foreach(json_object_get(g, "tests"), j, t)
+        {
             int id = (int)json_integer_value(json_object_get(t, "tcId"));
             const char *label = json_string_value(json_object_get(t, "result"));
             const char *tok = json_string_value(json_object_get(t, "jws"));
@@ -168,11 +174,13 @@ static void json_web_key(apr_pool_t *p)
             }
         }
     }
-    tap_ok(c.failed == 0 &&
-               c.total == json_integer_value(json_object_get(doc, "numberOfTests")),
-           "json_web_key_test.json: %d vectors, %d accepted, %d rejected "
-           "(%d key sets refused at load), %d wrong",
-           c.total, c.accepted, c.rejected, c.load_refused, c.failed);
+    tap_ok(
+        c.failed == 0
+            && c.total
+                   == json_integer_value(json_object_get(doc, "numberOfTests")),
+        "json_web_key_test.json: %d vectors, %d accepted, %d rejected "
+        "(%d key sets refused at load), %d wrong",
+        c.total, c.accepted, c.rejected, c.load_refused, c.failed);
     json_decref(doc);
 }
 
@@ -186,7 +194,8 @@ static void rfc7515_appendix_a(apr_pool_t *p)
         tap_ok(0, "rfc7515_appendix_a.json loaded");
         return;
     }
-    json_array_foreach(json_object_get(doc, "examples"), i, ex) {
+    json_array_foreach(json_object_get(doc, "examples"), i, ex)
+    {
         const char *id = json_string_value(json_object_get(ex, "id"));
         const char *tok = json_string_value(json_object_get(ex, "compact"));
         int valid = !strcmp(json_string_value(json_object_get(ex, "expected")),
@@ -214,16 +223,17 @@ static void rfc7515_appendix_a(apr_pool_t *p)
                    apisec_jose_strerror(rv));
         }
         else {
-            tap_ok(rv == APISEC_JOSE_UNSECURED, "RFC 7515 %s: refused (%s)",
-                   id, apisec_jose_strerror(rv));
+            tap_ok(rv == APISEC_JOSE_UNSECURED, "RFC 7515 %s: refused (%s)", id,
+                   apisec_jose_strerror(rv));
         }
-        if (valid && json_string_value(json_object_get(ex, "payload"))[0] == '{') {
+        if (valid
+            && json_string_value(json_object_get(ex, "payload"))[0] == '{') {
             /* A.1-A.3 are JWTs: the full path, payload object included. */
             rv = apisec_jose_decode_jwt(p, tok, strlen(tok), set,
                                         APISEC_JWS_ALL_ALGS, &jws, &claims);
-            tap_ok(rv == APISEC_JOSE_OK && json_is_object(claims) &&
-                       json_integer_value(json_object_get(claims, "exp")) ==
-                           1300819380,
+            tap_ok(rv == APISEC_JOSE_OK && json_is_object(claims)
+                       && json_integer_value(json_object_get(claims, "exp"))
+                              == 1300819380,
                    "RFC 7515 %s: decodes as a JWT (%s)", id,
                    apisec_jose_strerror(rv));
         }
@@ -258,7 +268,8 @@ static void cookbook(apr_pool_t *p, const char *file, int expect_ok)
     }
     alg = json_string_value(json_object_get(input, "alg"));
     err = apisec_jwk_set_add_jwk(set, json_object_get(input, "key"), 0);
-    rv = err ? APISEC_JOSE_UNKNOWN_KEY : ju_check(p, tok, set, APISEC_JWS_ALL_ALGS);
+    rv = err ? APISEC_JOSE_UNKNOWN_KEY
+             : ju_check(p, tok, set, APISEC_JWS_ALL_ALGS);
     if (expect_ok) {
         tap_ok(rv == APISEC_JOSE_OK, "cookbook %s (%s) verifies (%s)", file,
                alg, err ? err : apisec_jose_strerror(rv));

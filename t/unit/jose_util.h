@@ -70,13 +70,19 @@ static JU_UNUSED unsigned char *ju_hex(apr_pool_t *p, const char *hex,
 static JU_UNUSED const EVP_MD *ju_md(apisec_jws_alg_t alg)
 {
     switch (alg) {
-    case APISEC_JWS_HS256: case APISEC_JWS_RS256: case APISEC_JWS_PS256:
+    case APISEC_JWS_HS256:
+    case APISEC_JWS_RS256:
+    case APISEC_JWS_PS256:
     case APISEC_JWS_ES256:
         return EVP_sha256();
-    case APISEC_JWS_HS384: case APISEC_JWS_RS384: case APISEC_JWS_PS384:
+    case APISEC_JWS_HS384:
+    case APISEC_JWS_RS384:
+    case APISEC_JWS_PS384:
     case APISEC_JWS_ES384:
         return EVP_sha384();
-    case APISEC_JWS_HS512: case APISEC_JWS_RS512: case APISEC_JWS_PS512:
+    case APISEC_JWS_HS512:
+    case APISEC_JWS_RS512:
+    case APISEC_JWS_PS512:
     case APISEC_JWS_ES512:
         return EVP_sha512();
     default:
@@ -86,10 +92,11 @@ static JU_UNUSED const EVP_MD *ju_md(apisec_jws_alg_t alg)
 
 /* Raw JWS signature over DATA (no JOSE rules applied: the signer must be
  * able to produce bad tokens). For HS*, SECRET is the key; else PKEY. */
-static JU_UNUSED unsigned char *
-ju_sign_raw(apr_pool_t *p, apisec_jws_alg_t alg, EVP_PKEY *pkey,
-            const unsigned char *secret, apr_size_t slen, const char *data,
-            apr_size_t dlen, apr_size_t *siglen)
+static JU_UNUSED unsigned char *ju_sign_raw(apr_pool_t *p, apisec_jws_alg_t alg,
+                                            EVP_PKEY *pkey,
+                                            const unsigned char *secret,
+                                            apr_size_t slen, const char *data,
+                                            apr_size_t dlen, apr_size_t *siglen)
 {
     const EVP_MD *md = ju_md(alg);
     unsigned char *sig;
@@ -110,14 +117,18 @@ ju_sign_raw(apr_pool_t *p, apisec_jws_alg_t alg, EVP_PKEY *pkey,
         int ok = EVP_DigestSignInit(ctx, &pctx, md, NULL, pkey) == 1;
 
         if (ok && alg >= APISEC_JWS_PS256 && alg <= APISEC_JWS_PS512) {
-            ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
-                 EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) > 0;
+            ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0
+                 && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
+                                                     RSA_PSS_SALTLEN_DIGEST)
+                        > 0;
         }
-        ok = ok && EVP_DigestSign(ctx, NULL, &n, (const unsigned char *)data,
-                                  dlen) == 1;
+        ok = ok
+             && EVP_DigestSign(ctx, NULL, &n, (const unsigned char *)data, dlen)
+                    == 1;
         der = apr_palloc(p, n + 1);
-        ok = ok && EVP_DigestSign(ctx, der, &n, (const unsigned char *)data,
-                                  dlen) == 1;
+        ok = ok
+             && EVP_DigestSign(ctx, der, &n, (const unsigned char *)data, dlen)
+                    == 1;
         EVP_MD_CTX_free(ctx);
         if (!ok) {
             return NULL;
@@ -125,8 +136,9 @@ ju_sign_raw(apr_pool_t *p, apisec_jws_alg_t alg, EVP_PKEY *pkey,
         sig = der;
         if (alg >= APISEC_JWS_ES256 && alg <= APISEC_JWS_ES512) {
             /* DER to raw r||s of the curve's size. */
-            apr_size_t half = alg == APISEC_JWS_ES256 ? 32
-                            : alg == APISEC_JWS_ES384 ? 48 : 66;
+            apr_size_t half = alg == APISEC_JWS_ES256   ? 32
+                              : alg == APISEC_JWS_ES384 ? 48
+                                                        : 66;
             const unsigned char *q = der;
             ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &q, (long)n);
             if (!es) {
@@ -150,13 +162,15 @@ static JU_UNUSED char *ju_token(apr_pool_t *p, apisec_jws_alg_t alg,
                                 const char *payload)
 {
     char *input = apr_pstrcat(
-        p, apisec_b64url_encode(p, (const unsigned char *)header, strlen(header)),
+        p,
+        apisec_b64url_encode(p, (const unsigned char *)header, strlen(header)),
         ".",
-        apisec_b64url_encode(p, (const unsigned char *)payload, strlen(payload)),
+        apisec_b64url_encode(p, (const unsigned char *)payload,
+                             strlen(payload)),
         NULL);
     apr_size_t siglen;
-    unsigned char *sig = ju_sign_raw(p, alg, pkey, secret, slen, input,
-                                     strlen(input), &siglen);
+    unsigned char *sig =
+        ju_sign_raw(p, alg, pkey, secret, slen, input, strlen(input), &siglen);
 
     if (!sig) {
         return NULL;

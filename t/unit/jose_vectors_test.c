@@ -58,8 +58,8 @@ static apisec_jws_alg_t alg_for(kind_t kind, int bits)
     }
 }
 
-static void record(counts_t *c, const char *file, json_t *t, int want,
-                   int got, const char *why)
+static void record(counts_t *c, const char *file, json_t *t, int want, int got,
+                   const char *why)
 {
     int id = (int)json_integer_value(json_object_get(t, "tcId"));
 
@@ -104,8 +104,8 @@ static int expectation(kind_t kind, const char *file, json_t *g, json_t *t)
     return strcmp(result, "valid") == 0;
 }
 
-static void run_group(apr_pool_t *p, kind_t kind, const char *file,
-                      json_t *g, int bits, counts_t *c)
+static void run_group(apr_pool_t *p, kind_t kind, const char *file, json_t *g,
+                      int bits, counts_t *c)
 {
     apisec_jwk_set_t *set = apisec_jwk_set_make(p);
     const char *pem = json_string_value(json_object_get(g, "publicKeyPem"));
@@ -114,10 +114,13 @@ static void run_group(apr_pool_t *p, kind_t kind, const char *file,
     json_t *tests = json_object_get(g, "tests"), *t;
     size_t i;
 
-    json_array_foreach(tests, i, t) {
+    json_array_foreach(tests, i, t)
+    {
         apr_size_t mlen, slen;
-        unsigned char *msg = ju_hex(p, json_string_value(json_object_get(t, "msg")), &mlen);
-        unsigned char *sig = ju_hex(p, json_string_value(json_object_get(t, "sig")), &slen);
+        unsigned char *msg =
+            ju_hex(p, json_string_value(json_object_get(t, "msg")), &mlen);
+        unsigned char *sig =
+            ju_hex(p, json_string_value(json_object_get(t, "sig")), &slen);
         int want = expectation(kind, file, g, t), got;
         apisec_jose_err_t rv;
 
@@ -133,19 +136,23 @@ static void run_group(apr_pool_t *p, kind_t kind, const char *file,
     }
 }
 
-static void run_hmac_group(apr_pool_t *p, const char *file, json_t *g,
-                           int bits, counts_t *c)
+static void run_hmac_group(apr_pool_t *p, const char *file, json_t *g, int bits,
+                           counts_t *c)
 {
     int key_bits = (int)json_integer_value(json_object_get(g, "keySize"));
     int tag_bits = (int)json_integer_value(json_object_get(g, "tagSize"));
     json_t *tests = json_object_get(g, "tests"), *t;
     size_t i;
 
-    json_array_foreach(tests, i, t) {
+    json_array_foreach(tests, i, t)
+    {
         apr_size_t klen, mlen, tlen;
-        unsigned char *key = ju_hex(p, json_string_value(json_object_get(t, "key")), &klen);
-        unsigned char *msg = ju_hex(p, json_string_value(json_object_get(t, "msg")), &mlen);
-        unsigned char *tag = ju_hex(p, json_string_value(json_object_get(t, "tag")), &tlen);
+        unsigned char *key =
+            ju_hex(p, json_string_value(json_object_get(t, "key")), &klen);
+        unsigned char *msg =
+            ju_hex(p, json_string_value(json_object_get(t, "msg")), &mlen);
+        unsigned char *tag =
+            ju_hex(p, json_string_value(json_object_get(t, "tag")), &tlen);
         apisec_jwk_set_t *set = apisec_jwk_set_make(p);
         const char *err = apisec_jwk_set_add_secret(set, key, klen, NULL);
         int want = expectation(K_HMAC, file, g, t);
@@ -176,9 +183,10 @@ static void run_hmac_group(apr_pool_t *p, const char *file, json_t *g,
             want = 0; /* truncated tags are not JWS */
         }
         rv = apisec_jose_verify_signature(alg_for(K_HMAC, bits),
-                                          apisec_jwk_set_get(set, 0), msg,
-                                          mlen, tag, tlen);
-        record(c, file, t, want, rv == APISEC_JOSE_OK, apisec_jose_strerror(rv));
+                                          apisec_jwk_set_get(set, 0), msg, mlen,
+                                          tag, tlen);
+        record(c, file, t, want, rv == APISEC_JOSE_OK,
+               apisec_jose_strerror(rv));
     }
 }
 
@@ -200,7 +208,8 @@ static void run_file(apr_pool_t *parent, kind_t kind, const char *file)
     }
     declared = (int)json_integer_value(json_object_get(doc, "numberOfTests"));
     groups = json_object_get(doc, "testGroups");
-    json_array_foreach(groups, i, g) {
+    json_array_foreach(groups, i, g)
+    {
         int bits = hash_bits(json_string_value(json_object_get(g, "sha")));
         if (kind == K_HMAC) {
             bits = strstr(file, "256") ? 256 : strstr(file, "384") ? 384 : 512;
@@ -208,7 +217,8 @@ static void run_file(apr_pool_t *parent, kind_t kind, const char *file)
         }
         else if (kind != K_EDDSA && bits <= 0) {
             /* e.g. PSS with SHA-1: no JWS algorithm exists for it. */
-            c.not_applicable += (int)json_array_size(json_object_get(g, "tests"));
+            c.not_applicable +=
+                (int)json_array_size(json_object_get(g, "tests"));
             c.total += (int)json_array_size(json_object_get(g, "tests"));
         }
         else {

@@ -44,8 +44,7 @@ static void test_parse_good(void)
     s = spec_of("1/1d");
     tap_ok(s && s->period == 86400, "1d is 86400 s");
     s = spec_of("3/1h");
-    tap_ok(s && s->period == 3600 && s->interval == 1200000000,
-           "1h is 3600 s");
+    tap_ok(s && s->period == 3600 && s->interval == 1200000000, "1h is 3600 s");
     s = spec_of("3/1s");
     tap_is_int(s ? s->interval : 0, 333334, "interval rounds up");
     s = spec_of("5/10s key=user methods=get,Post count=failures name=login");
@@ -150,7 +149,7 @@ static void test_gcra_values(void)
     }
     tap_ok(ok, "a burst of LIMIT passes, remaining counts down");
     tap_ok(r.remaining == 0 && r.reset == 60, "after the burst: 0 left, "
-           "full again in 60 s");
+                                              "full again in 60 s");
     hit(s, &st, t0, &r);
     tap_ok(!r.allowed, "LIMIT+1 in the burst is refused");
     tap_is_int(r.retry_after, 6, "retry after one interval");
@@ -162,13 +161,18 @@ static void test_gcra_values(void)
     tap_is_int(r.retry_after, 1, "retry-after rounds up");
     tap_ok(hit(s, &st, t0 + SEC(6), &r), "passes once the interval is over");
     tap_ok(!hit(s, &st, t0 + SEC(6), &r), "and only one");
-    tap_is_int(apisec_ratelimit_gcra(s, st.have, st.tat, t0 + SEC(100), 0,
-                                     &next, &r),
-               0, "a peek never writes");
+    tap_is_int(
+        apisec_ratelimit_gcra(s, st.have, st.tat, t0 + SEC(100), 0, &next, &r),
+        0, "a peek never writes");
     tap_ok(r.allowed && r.remaining == 10 && r.reset == 0,
            "a peek reports a full allowance without consuming it");
     tap_ok(hit(s, &st, t0 + SEC(200), &r) && r.remaining == 9,
            "an idle key is fresh again");
+    st.have = 1;
+    st.tat = t0 + SEC(100000); /* written by a server whose clock is ahead */
+    tap_ok(!hit(s, &st, t0, &r) && r.retry_after == 6 && r.reset == 60
+               && r.remaining == 0,
+           "a TAT from a clock far ahead blocks for one interval, not longer");
 }
 
 static void test_gcra_failures_block(void)
@@ -191,10 +195,10 @@ static void test_gcra_failures_block(void)
 }
 
 typedef struct {
-    int n;               /* requests that passed */
-    apr_time_t last;     /* time of the last request sent */
-    apr_time_t refused;  /* time of the first refusal */
-    int nref;            /* refusals logged */
+    int n;              /* requests that passed */
+    apr_time_t last;    /* time of the last request sent */
+    apr_time_t refused; /* time of the first refusal */
+    int nref;           /* refusals logged */
 } run_t;
 
 static apr_time_t refusals[20000];
@@ -230,30 +234,32 @@ static run_t overload(const apisec_ratelimit_spec_t *s, state_t *st,
 
 /* What GCRA lets through from a fresh start at T0 to LAST under overload:
  * the burst plus one per interval, LIMIT + (LAST - T0) / T. */
-static long long allowed_until(const apisec_ratelimit_spec_t *s,
-                               apr_time_t t0, apr_time_t last)
+static long long allowed_until(const apisec_ratelimit_spec_t *s, apr_time_t t0,
+                               apr_time_t last)
 {
     return (long long)((last - t0) / s->interval) + (long long)s->limit;
 }
 
-/* Largest count of passed requests (LOG, sorted) in a half-open window
- * [r, r + LEN) starting at a refusal r (FROM, sorted): a refusal is a moment
- * when the key's allowance is used up, where GCRA promises at most
- * ceil(LEN / T). (A window starting anywhere may hold one more: a request
- * that came a little after its turn leaves a token to the next.) */
+/* Largest count of passed requests (LOG, sorted) in a half-open window of
+ * LEN opening just after a refusal r (FROM, sorted), [r + 1us, r + 1us +
+ * LEN): at a refusal the key's allowance is used up, and from there GCRA
+ * promises at most ceil(LEN / T). The microsecond leaves out a request that
+ * another process decided in the same microsecond just before the refusal.
+ * (A window opening anywhere may hold one more: a request that came a
+ * little after its turn leaves that much allowance to the next.) */
 static int max_in_window(const apr_time_t *log, int n, const apr_time_t *from,
                          int nfrom, apr_interval_time_t len)
 {
     int i, lo = 0, hi = 0, best = 0;
 
     for (i = 0; i < nfrom; ++i) {
-        while (lo < n && log[lo] < from[i]) {
+        while (lo < n && log[lo] < from[i] + 1) {
             ++lo;
         }
         if (hi < lo) {
             hi = lo;
         }
-        while (hi < n && log[hi] < from[i] + len) {
+        while (hi < n && log[hi] < from[i] + 1 + len) {
             ++hi;
         }
         if (hi - lo > best) {
@@ -276,13 +282,16 @@ static void test_gcra_overload(void)
     n = run.n;
     tap_is_int(n, allowed_until(s, t0, run.last),
                "10 periods at 10x: the burst plus exactly LIMIT per PERIOD");
-    tap_ok(n >= 1099 && n <= 1100, "that is 1100 give or take the last one "
-           "(%d)", n);
+    tap_ok(n >= 1099 && n <= 1100,
+           "that is 1100 give or take the last one "
+           "(%d)",
+           n);
     for (k = 1; k < 10; ++k) {
         int c = 0;
 
         for (idx = 0; idx < n; ++idx) {
-            c += log[idx] >= t0 + SEC(60 * k) && log[idx] < t0 + SEC(60 * k + 60);
+            c += log[idx] >= t0 + SEC(60 * k)
+                 && log[idx] < t0 + SEC(60 * k + 60);
         }
         exact &= c == 100;
     }
@@ -314,7 +323,8 @@ static void test_no_double_burst(void)
         second += hit(s, &st, edge + SEC(1), &r);
     }
     tap_is_int(first, 100, "a burst before the edge passes");
-    tap_is_int(second, 3, "after the edge only the refill passes (2 s / 0.6 s)");
+    tap_is_int(second, 3,
+               "after the edge only the refill passes (2 s / 0.6 s)");
 }
 
 static void test_restrictive(void)
@@ -393,8 +403,8 @@ static apr_status_t lose_get(void *h, const void *key, apr_size_t klen,
 }
 
 static apr_status_t lose_cas(void *h, const void *key, apr_size_t klen,
-                             const void *val, apr_size_t vlen,
-                             apr_uint32_t ttl, apr_uint64_t cas)
+                             const void *val, apr_size_t vlen, apr_uint32_t ttl,
+                             apr_uint64_t cas)
 {
     (void)h, (void)key, (void)klen, (void)val, (void)vlen, (void)ttl;
     (void)cas;
@@ -403,7 +413,7 @@ static apr_status_t lose_cas(void *h, const void *key, apr_size_t klen,
 
 static void test_contention(void)
 {
-    static const apisec_store_ops_t ops = {"lose", NULL, lose_get, NULL,
+    static const apisec_store_ops_t ops = {"lose",   NULL, lose_get, NULL,
                                            lose_cas, NULL, NULL};
     apisec_store_t st = {&ops, NULL, {0, 0, 0}};
     apisec_ratelimit_spec_t *s = spec_of("10/1m");
@@ -436,8 +446,8 @@ typedef struct {
 /* Child I sends at START + (k * PROCS + I) * STEP: all together ten times
  * the limit's rate, interleaved. */
 static int client(apisec_store_t *st, const apisec_ratelimit_spec_t *s,
-                  apr_global_mutex_t *m, apr_pool_t *p, shared_run_t *sh,
-                  int i, apr_time_t start, const char *key)
+                  apr_global_mutex_t *m, apr_pool_t *p, shared_run_t *sh, int i,
+                  apr_time_t start, const char *key)
 {
     apr_interval_time_t step = APR_USEC_PER_SEC / (10 * RL_LIMIT);
     apisec_ratelimit_result_t r;
@@ -516,8 +526,8 @@ static void accuracy(apr_pool_t *p, apisec_store_t *st, apr_global_mutex_t *m,
     qsort(all, (size_t)n, sizeof(*all), cmp_time);
     qsort(refs, (size_t)nref, sizeof(*refs), cmp_time);
     want = allowed_until(s, all[0], last);
-    tap_diag("%s: %d passed, GCRA allows %lld (%.3f%%), %d contended", how,
-             n, want, 100.0 * (double)(n - want) / (double)want, contended);
+    tap_diag("%s: %d passed, GCRA allows %lld (%.3f%%), %d contended", how, n,
+             want, 100.0 * (double)(n - want) / (double)want, contended);
     tap_ok(n <= want, "%s: never more than the limit allows", how);
     tap_ok(n >= want - want / 100, "%s: within 1%% of what it allows", how);
     j = max_in_window(all, n, refs, nref, SEC(1));
@@ -567,11 +577,11 @@ static void test_store(apr_pool_t *p)
     tap_is_int(passed, 3, "over get + cas: the burst is LIMIT");
     apisec_ratelimit_check(&cas_only, s, "k2", 2, t0 + SEC(20), 0, &r);
     tap_ok(r.allowed && r.remaining == 1, "over get + cas: a peek sees the "
-           "refill");
+                                          "refill");
     apisec_ratelimit_check(&cas_only, s, "k2", 2, t0 + SEC(20), 1, &r);
     apisec_ratelimit_check(&cas_only, s, "k2", 2, t0 + SEC(20), 1, &r);
     tap_ok(!r.allowed && r.retry_after == 20, "over get + cas: refused "
-           "again, retry after 20 s");
+                                              "again, retry after 20 s");
 
     accuracy(p, st, m, apr_shm_baseaddr_get(shm_run), "shm update");
     accuracy(p, &cas_only, m, apr_shm_baseaddr_get(shm_run), "shm get+cas");

@@ -147,7 +147,8 @@ static apisec_store_t *store_on(const apr_port_t *ports, int n)
     apisec_store_t *s = NULL;
     int i;
 
-    c->servers = apr_array_make(pool, n, sizeof(apisec_store_memcached_server_t));
+    c->servers =
+        apr_array_make(pool, n, sizeof(apisec_store_memcached_server_t));
     for (i = 0; i < n; ++i) {
         apisec_store_memcached_server_t *srv = apr_array_push(c->servers);
         srv->host = "127.0.0.1";
@@ -195,12 +196,17 @@ static void test_parse(void)
     tap_ok(apisec_store_memcached_parse(pool, 4, argv, &c) == NULL
                && c->servers->nelts == 3 && c->timeout_ms == 500,
            "three servers and a timeout");
-    tap_ok(c && APR_ARRAY_IDX(c->servers, 1, apisec_store_memcached_server_t).port
-                    == 11211,
+    tap_ok(c
+               && APR_ARRAY_IDX(c->servers, 1, apisec_store_memcached_server_t)
+                          .port
+                      == 11211,
            "the port defaults to 11211");
-    tap_ok(c && strcmp(APR_ARRAY_IDX(c->servers, 2,
-                                     apisec_store_memcached_server_t).host,
-                       "::1") == 0,
+    tap_ok(c
+               && strcmp(APR_ARRAY_IDX(c->servers, 2,
+                                       apisec_store_memcached_server_t)
+                             .host,
+                         "::1")
+                      == 0,
            "an IPv6 literal in brackets");
     parse("127.0.0.1:11211", 1, "one server");
     parse("", 0, "no server");
@@ -275,6 +281,10 @@ static void test_ops(apisec_store_t *s)
     tap_ok(apisec_store_get(s, "mc", 2, buf, &n, NULL) == APR_SUCCESS && n == 2
                && memcmp(buf, "10", 2) == 0,
            "a counter reads as decimal text, as in shm");
+    tap_ok(apisec_store_failed(apisec_store_incr(s, "m1", 2, 1, 0, 0, &v)),
+           "incr of a non-numeric value is refused");
+    tap_is_int(apisec_store_get(s, "mc", 2, buf, &n, NULL), APR_SUCCESS,
+               "and the server is not taken out for it");
     tap_is_int(apisec_store_cas(s, "ma", 2, "1", 1, 0, 0), APR_SUCCESS,
                "cas 0 adds an absent key");
     tap_is_int(apisec_store_cas(s, "ma", 2, "2", 1, 0, 0), APISEC_STORE_EXISTS,
@@ -397,8 +407,8 @@ static void test_ratelimit(apr_port_t port)
     want = (long long)((last - first) / 10000) + RL_LIMIT;
     tap_ok(ok && failed == 0, "%d processes, one memcached: no store error",
            PROCS);
-    tap_diag("memcached: %d passed, GCRA allows %lld (%.3f%%), %d contended",
-             n, want, 100.0 * (double)(n - want) / (double)want, contended);
+    tap_diag("memcached: %d passed, GCRA allows %lld (%.3f%%), %d contended", n,
+             want, 100.0 * (double)(n - want) / (double)want, contended);
     tap_ok(n <= want, "memcached: never more than the limit allows");
     tap_ok(n >= want - want / 100, "memcached: within 1%% of what it allows");
     apr_shm_destroy(shm);
@@ -407,8 +417,8 @@ static void test_ratelimit(apr_port_t port)
 /* ---- faults ---- */
 
 /* Two servers: keys spread over both; one is killed: its keys move to the
- * other after at most two failed operations, each failing fast, and the
- * other's keys stay where they are. */
+ * other after one failed operation, which fails fast, and the other's keys
+ * stay where they are. */
 static void test_kill(apr_port_t *ports)
 {
     apisec_store_t *both, *a, *b;
@@ -431,12 +441,12 @@ static void test_kill(apr_port_t *ports)
     b = store_on(ports + 1, 1);
     for (k = 0; k < 200; ++k) {
         apr_snprintf(key, sizeof(key), "ch-%d", k);
-        stored += apisec_store_set(both, key, strlen(key), "v", 1, 0)
-                  == APR_SUCCESS;
-        on_a += apisec_store_get(a, key, strlen(key), buf, &n, NULL)
-                == APR_SUCCESS;
-        on_b += apisec_store_get(b, key, strlen(key), buf, &n, NULL)
-                == APR_SUCCESS;
+        stored +=
+            apisec_store_set(both, key, strlen(key), "v", 1, 0) == APR_SUCCESS;
+        on_a +=
+            apisec_store_get(a, key, strlen(key), buf, &n, NULL) == APR_SUCCESS;
+        on_b +=
+            apisec_store_get(b, key, strlen(key), buf, &n, NULL) == APR_SUCCESS;
     }
     tap_is_int(stored, 200, "200 keys stored over two servers");
     tap_is_int(on_a + on_b, 200, "each key lives on exactly one server");
@@ -453,10 +463,12 @@ static void test_kill(apr_port_t *ports)
         failures += apisec_store_failed(rv);
         found += rv == APR_SUCCESS;
     }
-    tap_ok(failures <= 2, "a killed server costs at most two failed "
-           "operations (%d)", failures);
-    tap_ok(worst <= TIMEOUT_MS + SLACK_MS, "none waits past the timeout "
-           "(worst %" APR_TIME_T_FMT " ms)", worst);
+    tap_ok(failures <= 1, "a killed server costs one failed operation (%d)",
+           failures);
+    tap_ok(worst <= TIMEOUT_MS + SLACK_MS,
+           "none waits past the timeout "
+           "(worst %" APR_TIME_T_FMT " ms)",
+           worst);
     tap_is_int(found, on_a, "the survivor's keys stay on it");
     for (k = 0; k < 200; ++k) {
         apr_snprintf(key, sizeof(key), "ch-%d", k);
@@ -493,8 +505,10 @@ static void test_blackhole(const apr_port_t *ports)
     rv = apisec_store_incr(s, "bh", 2, 1, 1, 60, &v);
     ms = ms_since(t);
     tap_ok(apisec_store_failed(rv), "a silent server is a store failure");
-    tap_ok(ms <= TIMEOUT_MS + SLACK_MS, "returned within the timeout "
-           "(%" APR_TIME_T_FMT " ms of %d)", ms, TIMEOUT_MS);
+    tap_ok(ms <= TIMEOUT_MS + SLACK_MS,
+           "returned within the timeout "
+           "(%" APR_TIME_T_FMT " ms of %d)",
+           ms, TIMEOUT_MS);
     t = apr_time_now();
     rv = apisec_store_get(s, "bh", 2, buf, &n, NULL);
     ms = ms_since(t);
@@ -512,13 +526,16 @@ static void test_blackhole(const apr_port_t *ports)
         worst = ms > worst ? ms : worst;
         failures += apisec_store_failed(rv);
     }
-    tap_ok(failures <= 2, "with a live server beside it: at most two "
-           "failures (%d)", failures);
-    tap_ok(worst <= TIMEOUT_MS + SLACK_MS, "none waits past the timeout "
-           "(worst %" APR_TIME_T_FMT " ms)", worst);
+    tap_ok(failures <= 1, "with a live server beside it: one failure (%d)",
+           failures);
+    tap_ok(worst <= TIMEOUT_MS + SLACK_MS,
+           "none waits past the timeout "
+           "(worst %" APR_TIME_T_FMT " ms)",
+           worst);
     for (k = 0; k < 100; ++k) {
         apr_snprintf(key, sizeof(key), "bh-%d", k);
-        ok += apisec_store_set(mixed, key, strlen(key), "v", 1, 0) == APR_SUCCESS;
+        ok +=
+            apisec_store_set(mixed, key, strlen(key), "v", 1, 0) == APR_SUCCESS;
     }
     tap_is_int(ok, 100, "then every key goes to the live server");
     close(blackhole_fd);
@@ -555,8 +572,10 @@ static void test_comeback(const apr_port_t *ports)
         }
     }
     ms = ms_since(t);
-    tap_ok(back && ms <= 2000, "used again within 2 s of its return "
-           "(%" APR_TIME_T_FMT " ms)", ms);
+    tap_ok(back && ms <= 2000,
+           "used again within 2 s of its return "
+           "(%" APR_TIME_T_FMT " ms)",
+           ms);
 }
 
 static void test_faults(apr_port_t *ports)

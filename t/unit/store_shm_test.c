@@ -44,15 +44,15 @@ static const char *val(apr_pool_t *p, apisec_store_t *s, const char *k)
 static void test_siphash(void)
 {
     /* Reference vectors of SipHash-2-4-128, key 00..0f, messages 00..(n-1). */
-    static const unsigned char want0[16] = {
-        0xa3, 0x81, 0x7f, 0x04, 0xba, 0x25, 0xa8, 0xe6,
-        0x6d, 0xf6, 0x72, 0x14, 0xc7, 0x55, 0x02, 0x93};
-    static const unsigned char want8[16] = {
-        0x3b, 0x62, 0xa9, 0xba, 0x62, 0x58, 0xf5, 0x61,
-        0x0f, 0x83, 0xe2, 0x64, 0xf3, 0x14, 0x97, 0xb4};
-    static const unsigned char want15[16] = {
-        0x54, 0x93, 0xe9, 0x99, 0x33, 0xb0, 0xa8, 0x11,
-        0x7e, 0x08, 0xec, 0x0f, 0x97, 0xcf, 0xc3, 0xd9};
+    static const unsigned char want0[16] = {0xa3, 0x81, 0x7f, 0x04, 0xba, 0x25,
+                                            0xa8, 0xe6, 0x6d, 0xf6, 0x72, 0x14,
+                                            0xc7, 0x55, 0x02, 0x93};
+    static const unsigned char want8[16] = {0x3b, 0x62, 0xa9, 0xba, 0x62, 0x58,
+                                            0xf5, 0x61, 0x0f, 0x83, 0xe2, 0x64,
+                                            0xf3, 0x14, 0x97, 0xb4};
+    static const unsigned char want15[16] = {0x54, 0x93, 0xe9, 0x99, 0x33, 0xb0,
+                                             0xa8, 0x11, 0x7e, 0x08, 0xec, 0x0f,
+                                             0x97, 0xcf, 0xc3, 0xd9};
     unsigned char key[16], msg[64], out[16];
     int i;
 
@@ -68,6 +68,31 @@ static void test_siphash(void)
     tap_ok(memcmp(out, want8, 16) == 0, "siphash128 of an 8-byte message");
     apisec_store_shm_hash128(key, msg, 15, out);
     tap_ok(memcmp(out, want15, 16) == 0, "siphash128 of a 15-byte message");
+}
+
+static void test_log_pace(void)
+{
+    apisec_store_logpace_t pace = {0, 0};
+    apr_interval_time_t minute = apr_time_from_sec(60);
+    apr_time_t t0 = apr_time_from_sec(1700000000);
+    apr_uint64_t suppressed = 99;
+    int i, logged = 0;
+
+    tap_ok(apisec_store_log_due(&pace, t0, minute, &suppressed)
+               && suppressed == 0,
+           "the first failure is logged");
+    for (i = 1; i <= 1000; ++i) {
+        logged += apisec_store_log_due(&pace, t0 + i * 1000, minute, NULL);
+    }
+    tap_is_int(logged, 0, "1000 more within the interval are only counted");
+    tap_ok(apisec_store_log_due(&pace, t0 + minute, minute, &suppressed)
+               && suppressed == 1000,
+           "the next after the interval is logged with the count");
+    tap_ok(!apisec_store_log_due(&pace, t0 + minute + 1, minute, NULL),
+           "and the pace starts again");
+    tap_ok(apisec_store_log_due(&pace, t0, minute, &suppressed)
+               && suppressed == 1,
+           "a clock that went back logs rather than stays silent");
 }
 
 static void test_parse_size(void)
@@ -131,8 +156,8 @@ static void test_ops(apr_pool_t *p, apisec_store_t *s)
                "cas with the current token stores");
     apisec_store_get(s, "a", 1, buf, &n, &cas2);
     tap_ok(cas2 != cas, "a store changes the token");
-    tap_is_int(apisec_store_cas(s, "a", 1, "4", 1, 0, cas),
-               APISEC_STORE_EXISTS, "cas with a stale token loses");
+    tap_is_int(apisec_store_cas(s, "a", 1, "4", 1, 0, cas), APISEC_STORE_EXISTS,
+               "cas with a stale token loses");
     tap_is_str(val(p, s, "a"), "3", "a lost cas leaves the value");
     tap_is_int(apisec_store_cas(s, "zz", 2, "4", 1, 0, cas),
                APISEC_STORE_NOTFOUND, "cas on an absent key is not found");
@@ -215,8 +240,10 @@ static void test_eviction(apr_pool_t *p, void *base, apr_global_mutex_t *m)
         put(s, key, "S", 10);
     }
     apisec_store_shm_stats(s, &st);
-    tap_ok(st.live <= st.slots, "live entries never exceed the slots (%"
-           APR_UINT64_T_FMT " of %" APR_UINT64_T_FMT ")", st.live, st.slots);
+    tap_ok(st.live <= st.slots,
+           "live entries never exceed the slots (%" APR_UINT64_T_FMT
+           " of %" APR_UINT64_T_FMT ")",
+           st.live, st.slots);
     tap_is_int(st.bytes, APISEC_STORE_SHM_MIN_SIZE,
                "memory is the segment's size");
     tap_ok(st.evictions >= 20000 - st.slots,
@@ -229,7 +256,9 @@ static void test_eviction(apr_pool_t *p, void *base, apr_global_mutex_t *m)
 
     fake_now += apr_time_from_sec(11);
     evictions = st.evictions;
-    for (i = 0; i < 100; ++i) {
+    /* 22 live entries in 226 slots: a window of 8 all live, which would
+     * evict, is a one-in-a-million draw of the random secret. */
+    for (i = 0; i < 10; ++i) {
         apr_snprintf(key, sizeof(key), "new-%d", i);
         put(s, key, "N", 10);
     }
@@ -287,8 +316,8 @@ static int cas_incr(apisec_store_t *s, const char *key)
     }
 }
 
-static int hammer_child(apisec_store_t *s, apr_global_mutex_t *m,
-                        apr_pool_t *p, hammer_e how, int id)
+static int hammer_child(apisec_store_t *s, apr_global_mutex_t *m, apr_pool_t *p,
+                        hammer_e how, int id)
 {
     char key[16];
     apr_uint64_t v;
@@ -340,7 +369,8 @@ static void test_processes(apr_pool_t *p, apisec_store_t *s,
         unsigned u;
 
         apr_snprintf(key, sizeof(key), "hot-%d", i);
-        if (apisec_store_get(s, key, strlen(key), buf, &n, NULL) != APR_SUCCESS) {
+        if (apisec_store_get(s, key, strlen(key), buf, &n, NULL)
+            != APR_SUCCESS) {
             exact = 0;
             continue;
         }
@@ -375,6 +405,7 @@ int main(void)
     atexit(apr_terminate);
     apr_pool_create(&p, NULL);
     test_siphash();
+    test_log_pace();
     test_parse_size();
     if (!tap_ok(apr_shm_create(&shm, size, NULL, p) == APR_SUCCESS,
                 "anonymous shared memory")
