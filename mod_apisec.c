@@ -109,14 +109,25 @@ static void apisec_register_hooks(apr_pool_t *p)
     ap_hook_check_authn(apisec_check_user_id, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_child_init(apisec_jwt_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_note_auth_failure(apisec_note_auth_failure, NULL, NULL,
+                              APR_HOOK_MIDDLE);
     apisec_register_authz_providers(p);
     ap_hook_open_logs(apisec_open_logs, NULL, NULL, APR_HOOK_MIDDLE);
     apisec_headers_filter_handle =
         ap_register_output_filter(APISEC_HEADERS_FILTER, apisec_headers_filter,
                                   NULL, AP_FTYPE_CONTENT_SET);
+    ap_register_output_filter(APISEC_PROBLEM_FILTER, apisec_problem_filter,
+                              NULL, AP_FTYPE_CONTENT_SET);
 }
 
-AP_DECLARE_MODULE(apisec) = {STANDARD20_MODULE_STUFF, apisec_create_dir_conf,
-                             apisec_merge_dir_conf,   apisec_create_srv_conf,
-                             apisec_merge_srv_conf,   apisec_cmds,
-                             apisec_register_hooks};
+/* clang-format off */
+AP_DECLARE_MODULE(apisec) = {
+    STANDARD20_MODULE_STUFF,
+    apisec_create_dir_conf,
+    apisec_merge_dir_conf,
+    apisec_create_srv_conf,
+    apisec_merge_srv_conf,
+    apisec_cmds,
+    apisec_register_hooks
+};
+/* clang-format on */

@@ -381,3 +381,18 @@ json_t *apisec_request_claims(request_rec *r)
     }
     return NULL;
 }
+
+/* httpd asks the auth type to add its challenge when authorization refuses
+ * a request without a user (AUTHZ_DENIED_NO_USER). */
+int apisec_note_auth_failure(request_rec *r, const char *auth_type)
+{
+    if (strcasecmp(auth_type, "JWT")) {
+        return DECLINED;
+    }
+    if (!apr_table_get(r->err_headers_out, "WWW-Authenticate")) {
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                       apr_psprintf(r->pool, "Bearer realm=\"%s\"",
+                                    apisec_bearer_realm(r)));
+    }
+    return OK;
+}

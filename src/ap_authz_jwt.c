@@ -95,9 +95,9 @@ static int in_list(const apr_array_header_t *list, const char *v)
 
 static authz_status deny(request_rec *r, const char *reason)
 {
-    apisec_audit(r, "authz_denied", reason);
-    apisec_problem_on_error(r, "The token does not grant access to this "
-                               "resource.");
+    apisec_authz_denied(r, reason,
+                        "The token does not grant access to this resource.",
+                        NULL);
     return AUTHZ_DENIED;
 }
 
@@ -178,14 +178,11 @@ static authz_status check_scope(request_rec *r, const char *line,
     }
     /* RFC 6750 3.1: 403 insufficient_scope, with the scope needed. */
     needed = apr_array_pstrcat(r->pool, a->values, ' ');
-    apr_table_setn(r->err_headers_out, "WWW-Authenticate",
-                   apr_psprintf(r->pool, "Bearer realm=\"%s\", "
-                                "error=\"insufficient_scope\", scope=\"%s\"",
-                                apisec_bearer_realm(r),
-                                apisec_quoted_safe(r->pool, needed)));
-    apisec_audit(r, "authz_denied", "insufficient scope");
-    apisec_problem_on_error(r, "The token lacks a scope this resource "
-                               "needs.");
+    apisec_authz_denied(
+        r, "insufficient scope", "The token lacks a scope this resource needs.",
+        apr_psprintf(r->pool, "Bearer realm=\"%s\", "
+                     "error=\"insufficient_scope\", scope=\"%s\"",
+                     apisec_bearer_realm(r), apisec_quoted_safe(r->pool, needed)));
     return AUTHZ_DENIED;
 }
 

@@ -48,6 +48,12 @@ int apisec_send_problem(request_rec *r, int status, const char *detail);
  * providers cannot send one): the error body becomes a problem with DETAIL. */
 void apisec_problem_on_error(request_rec *r, const char *detail);
 void apisec_insert_error_filters(request_rec *r);
+/* An authorization provider of ours said no: REASON for the audit event,
+ * DETAIL for the problem, CHALLENGE (may be NULL) for WWW-Authenticate. */
+void apisec_authz_denied(request_rec *r, const char *reason,
+                         const char *detail, const char *challenge);
+/* AuthType JWT's challenge when httpd notes an authentication failure. */
+int apisec_note_auth_failure(request_rec *r, const char *auth_type);
 /* S without the characters a quoted-string cannot hold as is. */
 const char *apisec_quoted_safe(apr_pool_t *p, const char *s);
 /* The realm of Bearer challenges: AuthName, or "api". */

@@ -139,14 +139,46 @@ void apisec_audit(request_rec *r, const char *event, const char *reason)
 }
 
 #define NOTE_PROBLEM "apisec-problem-detail"
+#define NOTE_AUTHZ_REASON "apisec-authz-reason"
+#define NOTE_CHALLENGE "apisec-challenge"
 
 void apisec_problem_on_error(request_rec *r, const char *detail)
 {
     apr_table_setn(r->notes, NOTE_PROBLEM, detail);
 }
 
+void apisec_authz_denied(request_rec *r, const char *reason,
+                         const char *detail, const char *challenge)
+{
+    /* Kept in notes until httpd answers: under <RequireAny> another
+     * provider may still grant the request, and then nothing is said. */
+    apr_table_setn(r->notes, NOTE_AUTHZ_REASON, reason);
+    apr_table_setn(r->notes, NOTE_PROBLEM, detail);
+    if (challenge) {
+        apr_table_setn(r->notes, NOTE_CHALLENGE, challenge);
+    }
+}
+
 void apisec_insert_error_filters(request_rec *r)
 {
+    const char *reason = apr_table_get(r->notes, NOTE_AUTHZ_REASON);
+    const char *challenge = apr_table_get(r->notes, NOTE_CHALLENGE);
+
+    if (reason && (r->status == HTTP_UNAUTHORIZED
+                   || r->status == HTTP_FORBIDDEN)) {
+        /* An authenticated user whom a provider of ours refused gets 403
+         * (RFC 6750 3.1), whatever AuthzSendForbiddenOnFailure says: asking
+         * for other credentials would not help. */
+        if (r->user) {
+            r->status = HTTP_FORBIDDEN;
+        }
+        if (challenge) {
+            /* insert_error_filter runs before httpd makes err_headers_out
+             * the answer's headers. */
+            apr_table_setn(r->err_headers_out, "WWW-Authenticate", challenge);
+        }
+        apisec_audit(r, "authz_denied", reason);
+    }
     apisec_insert_headers_filter(r);
     if (apr_table_get(r->notes, NOTE_PROBLEM) && r->status >= 400) {
         ap_add_output_filter(APISEC_PROBLEM_FILTER, NULL, r, r->connection);

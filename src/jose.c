@@ -4,11 +4,9 @@
 
 #include <string.h>
 #include <apr_strings.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
-#include <openssl/rsa.h>
 
 static const char *const messages[] = {
     "ok",
@@ -40,8 +38,7 @@ static apr_status_t json_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-json_t *apisec_jose_json_object(apr_pool_t *p, const char *buf,
-                                apr_size_t len)
+json_t *apisec_jose_json_object(apr_pool_t *p, const char *buf, apr_size_t len)
 {
     json_error_t jerr;
     json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -113,14 +110,15 @@ static apisec_jose_err_t check_header(apisec_jws_t *jws)
     if (json_object_get(hdr, "crit") || (b64 && !json_is_true(b64))) {
         return APISEC_JOSE_CRIT;
     }
-    if (!optional_string(hdr, "kid", &jws->kid) ||
-        !optional_string(hdr, "typ", &jws->typ) ||
-        !optional_string(hdr, "cty", &cty)) {
+    if (!optional_string(hdr, "kid", &jws->kid)
+        || !optional_string(hdr, "typ", &jws->typ)
+        || !optional_string(hdr, "cty", &cty)) {
         return APISEC_JOSE_MALFORMED;
     }
     /* A kid with an embedded NUL would compare equal to its prefix. */
-    if (jws->kid && strlen(jws->kid) !=
-                        json_string_length(json_object_get(hdr, "kid"))) {
+    if (jws->kid
+        && strlen(jws->kid)
+               != json_string_length(json_object_get(hdr, "kid"))) {
         return APISEC_JOSE_UNKNOWN_KEY;
     }
     return APISEC_JOSE_OK;
@@ -154,7 +152,8 @@ apisec_jose_err_t apisec_jose_parse(apr_pool_t *p, const char *token,
     /* The header first: what it says (crit, JWE, none) is a more useful
      * reason than a payload that does not decode because of it. */
     if (apisec_b64url_decode(p, token, (apr_size_t)(dot[0] - token), &hdr,
-                             &hdr_len) != APR_SUCCESS) {
+                             &hdr_len)
+        != APR_SUCCESS) {
         return APISEC_JOSE_MALFORMED;
     }
     jws->header = apisec_jose_json_object(p, (const char *)hdr, hdr_len);
@@ -166,10 +165,12 @@ apisec_jose_err_t apisec_jose_parse(apr_pool_t *p, const char *token,
         return rv;
     }
     if (apisec_b64url_decode(p, dot[0] + 1, (apr_size_t)(dot[1] - dot[0] - 1),
-                             &payload, &payload_len) != APR_SUCCESS ||
-        apisec_b64url_decode(p, dot[1] + 1,
-                             (apr_size_t)(token + len - dot[1] - 1), &sig,
-                             &sig_len) != APR_SUCCESS) {
+                             &payload, &payload_len)
+            != APR_SUCCESS
+        || apisec_b64url_decode(p, dot[1] + 1,
+                                (apr_size_t)(token + len - dot[1] - 1), &sig,
+                                &sig_len)
+               != APR_SUCCESS) {
         return APISEC_JOSE_MALFORMED;
     }
     jws->signing_input = token;
@@ -183,54 +184,25 @@ apisec_jose_err_t apisec_jose_parse(apr_pool_t *p, const char *token,
 
 /* ---- signature primitives --------------------------------------------- */
 
-static const EVP_MD *alg_md(apisec_jws_alg_t alg)
-{
-    switch (alg) {
-    case APISEC_JWS_HS256:
-    case APISEC_JWS_RS256:
-    case APISEC_JWS_PS256:
-    case APISEC_JWS_ES256:
-        return EVP_sha256();
-    case APISEC_JWS_HS384:
-    case APISEC_JWS_RS384:
-    case APISEC_JWS_PS384:
-    case APISEC_JWS_ES384:
-        return EVP_sha384();
-    case APISEC_JWS_HS512:
-    case APISEC_JWS_RS512:
-    case APISEC_JWS_PS512:
-    case APISEC_JWS_ES512:
-        return EVP_sha512();
-    default:
-        return NULL; /* EdDSA hashes internally */
-    }
-}
-
 static apisec_jose_err_t verify_hmac(apisec_jws_alg_t alg,
                                      const apisec_jwk_t *key,
-                                     const unsigned char *data,
-                                     apr_size_t len, const unsigned char *sig,
+                                     const unsigned char *data, apr_size_t len,
+                                     const unsigned char *sig,
                                      apr_size_t sig_len)
 {
-    const EVP_MD *md = alg_md(alg);
     unsigned char tag[EVP_MAX_MD_SIZE];
     size_t tag_len = 0;
-    OSSL_PARAM params[2];
     EVP_MAC_CTX *ctx;
     int ok;
 
-    /* Only the full tag (RFC 7518 3.2): a truncated one is a weaker MAC
-     * an attacker could choose. */
-    if (sig_len != (apr_size_t)EVP_MD_get_size(md)) {
+    /* Only the full tag, 32/48/64 bytes (RFC 7518 3.2): a truncated one is
+     * a weaker MAC an attacker could choose. */
+    if (sig_len != 32 + 16 * (apr_size_t)(alg - APISEC_JWS_HS256)) {
         return APISEC_JOSE_BAD_SIGNATURE;
     }
-    params[0] = OSSL_PARAM_construct_utf8_string(
-        OSSL_MAC_PARAM_DIGEST, (char *)EVP_MD_get0_name(md), 0);
-    params[1] = OSSL_PARAM_construct_end();
-    ctx = EVP_MAC_CTX_new(key->mac);
-    ok = ctx && EVP_MAC_init(ctx, key->secret, key->secret_len, params) &&
-         EVP_MAC_update(ctx, data, len) &&
-         EVP_MAC_final(ctx, tag, &tag_len, sizeof(tag));
+    ctx = apisec_jwk_mac_ctx(key, alg);
+    ok = ctx && EVP_MAC_update(ctx, data, len)
+         && EVP_MAC_final(ctx, tag, &tag_len, sizeof(tag));
     EVP_MAC_CTX_free(ctx);
     if (!ok || tag_len != sig_len) {
         OPENSSL_cleanse(tag, sizeof(tag));
@@ -265,8 +237,8 @@ static int ecdsa_der(const apisec_jwk_t *key, const unsigned char *sig,
     unsigned char *out = der;
     int der_len;
 
-    if (!ec_scalar_ok(sig, key->ec_order, n) ||
-        !ec_scalar_ok(sig + n, key->ec_order, n)) {
+    if (!ec_scalar_ok(sig, key->ec_order, n)
+        || !ec_scalar_ok(sig + n, key->ec_order, n)) {
         return 0;
     }
     es = ECDSA_SIG_new();
@@ -289,25 +261,14 @@ static int ecdsa_der(const apisec_jwk_t *key, const unsigned char *sig,
     return der_len > 0 ? der_len : 0;
 }
 
-static int set_pss(EVP_PKEY_CTX *pctx, const EVP_MD *md)
-{
-    /* Salt length equal to the hash length is what RFC 7518 3.5 fixes;
-     * OpenSSL's default (auto) would accept any salt length. */
-    return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
-           EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) > 0 &&
-           EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) > 0;
-}
-
 static apisec_jose_err_t verify_pkey(apisec_jws_alg_t alg,
                                      const apisec_jwk_t *key,
-                                     const unsigned char *data,
-                                     apr_size_t len, const unsigned char *sig,
+                                     const unsigned char *data, apr_size_t len,
+                                     const unsigned char *sig,
                                      apr_size_t sig_len)
 {
-    const EVP_MD *md = alg_md(alg);
     unsigned char der[2 * 66 + 16];
     EVP_MD_CTX *ctx;
-    EVP_PKEY_CTX *pctx = NULL;
     int ok;
 
     if (key->kty == APISEC_KTY_EC) {
@@ -332,19 +293,8 @@ static apisec_jose_err_t verify_pkey(apisec_jws_alg_t alg,
         /* RSA: exactly the modulus length, no leading-zero games. */
         return APISEC_JOSE_BAD_SIGNATURE;
     }
-    ctx = EVP_MD_CTX_new();
+    ctx = apisec_jwk_verify_ctx(key, alg);
     if (!ctx) {
-        return APISEC_JOSE_INTERNAL;
-    }
-    ok = EVP_DigestVerifyInit(ctx, &pctx, md, NULL, key->pkey) == 1;
-    if (ok && alg >= APISEC_JWS_PS256 && alg <= APISEC_JWS_PS512) {
-        ok = set_pss(pctx, md);
-    }
-    else if (ok && key->kty == APISEC_KTY_RSA) {
-        ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) > 0;
-    }
-    if (!ok) {
-        EVP_MD_CTX_free(ctx);
         return APISEC_JOSE_INTERNAL;
     }
     ok = EVP_DigestVerify(ctx, sig, sig_len, data, len) == 1;
@@ -352,12 +302,10 @@ static apisec_jose_err_t verify_pkey(apisec_jws_alg_t alg,
     return ok ? APISEC_JOSE_OK : APISEC_JOSE_BAD_SIGNATURE;
 }
 
-apisec_jose_err_t apisec_jose_verify_signature(apisec_jws_alg_t alg,
-                                               const apisec_jwk_t *key,
-                                               const unsigned char *data,
-                                               apr_size_t len,
-                                               const unsigned char *sig,
-                                               apr_size_t sig_len)
+apisec_jose_err_t
+apisec_jose_verify_signature(apisec_jws_alg_t alg, const apisec_jwk_t *key,
+                             const unsigned char *data, apr_size_t len,
+                             const unsigned char *sig, apr_size_t sig_len)
 {
     apisec_jose_err_t rv;
 

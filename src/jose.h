@@ -18,7 +18,8 @@
  *   (jwk.h: key type, curve, size, the key's own alg); the key is chosen
  *   among configured keys by the rule in jwk.h.
  * - Signatures: RS* PKCS#1 v1.5; PS* with MGF1 of the same hash and a salt
- *   as long as the hash (not OpenSSL's "auto"); ES* as raw r||s of exactly
+ *   as long as the hash (not OpenSSL's "auto"; the contexts come from
+ *   apisec_jwk_verify_ctx, made at load); ES* as raw r||s of exactly
  *   2 x 32/48/66 bytes, with r and s in [1, n-1] checked before OpenSSL sees
  *   them (CVE-2022-21449), high S accepted; EdDSA (Ed25519) as 64 bytes;
  *   HS* untruncated tags compared in constant time.
@@ -26,6 +27,12 @@
  *   part of the token. OpenSSL's error queue is left empty.
  * - Memory: pool memory of the caller's pool; the jansson trees are freed by
  *   cleanups on that pool. Nothing is parsed about keys here.
+ *
+ * Use: at startup, set = apisec_jwk_set_make(pconf); apisec_jwk_set_add_file
+ * / _add_secret ...; apisec_jwk_set_check(set, allowed, &kid). Per request,
+ * apisec_jose_decode_jwt(r->pool, token, len, set, allowed, &jws, &claims),
+ * then apisec_jwt_claims_check(&policy, jws.header, claims,
+ * r->request_time); the two strerror functions give the error_description.
  */
 #ifndef APISEC_JOSE_H
 #define APISEC_JOSE_H
@@ -54,9 +61,9 @@ typedef enum {
 /* A parsed, not yet verified, token. All pointers into pool memory. */
 typedef struct {
     apisec_jws_alg_t alg;
-    const char *kid;        /* NULL when absent */
-    const char *typ;        /* NULL when absent */
-    json_t *header;         /* the protected header; freed with the pool */
+    const char *kid;           /* NULL when absent */
+    const char *typ;           /* NULL when absent */
+    json_t *header;            /* the protected header; freed with the pool */
     const char *signing_input; /* the token's first two parts, as sent */
     apr_size_t signing_input_len;
     const unsigned char *payload; /* decoded, NUL-terminated */
@@ -85,12 +92,10 @@ apisec_jose_err_t apisec_jose_verify(const apisec_jws_t *jws,
 /* The signature primitive alone, as apisec_jose_verify uses it: KEY must
  * fit ALG (checked again here). Exported for the vector tests and the
  * fuzzer. */
-apisec_jose_err_t apisec_jose_verify_signature(apisec_jws_alg_t alg,
-                                               const apisec_jwk_t *key,
-                                               const unsigned char *data,
-                                               apr_size_t len,
-                                               const unsigned char *sig,
-                                               apr_size_t sig_len);
+apisec_jose_err_t
+apisec_jose_verify_signature(apisec_jws_alg_t alg, const apisec_jwk_t *key,
+                             const unsigned char *data, apr_size_t len,
+                             const unsigned char *sig, apr_size_t sig_len);
 
 /* A JWT: parse, verify, and parse the payload as a JSON object (no
  * duplicate members). *CLAIMS is freed with the pool. The claims
@@ -103,7 +108,6 @@ apisec_jose_err_t apisec_jose_decode_jwt(apr_pool_t *p, const char *token,
 
 /* Parses BUF[0..LEN) as a JSON object without duplicate members; the tree
  * is freed with P. NULL if it is anything else. */
-json_t *apisec_jose_json_object(apr_pool_t *p, const char *buf,
-                                apr_size_t len);
+json_t *apisec_jose_json_object(apr_pool_t *p, const char *buf, apr_size_t len);
 
 #endif

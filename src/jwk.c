@@ -14,18 +14,19 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 /* Largest key file we read: a JWKS of a big provider is a few KB. */
 #define MAX_KEY_FILE (1024 * 1024)
 
-#define RSA_ALGS                                                             \
-    (APISEC_JWS_ALG_BIT(APISEC_JWS_RS256) |                                  \
-     APISEC_JWS_ALG_BIT(APISEC_JWS_RS384) |                                  \
-     APISEC_JWS_ALG_BIT(APISEC_JWS_RS512) |                                  \
-     APISEC_JWS_ALG_BIT(APISEC_JWS_PS256) |                                  \
-     APISEC_JWS_ALG_BIT(APISEC_JWS_PS384) |                                  \
-     APISEC_JWS_ALG_BIT(APISEC_JWS_PS512))
+#define RSA_ALGS                                                               \
+    (APISEC_JWS_ALG_BIT(APISEC_JWS_RS256)                                      \
+     | APISEC_JWS_ALG_BIT(APISEC_JWS_RS384)                                    \
+     | APISEC_JWS_ALG_BIT(APISEC_JWS_RS512)                                    \
+     | APISEC_JWS_ALG_BIT(APISEC_JWS_PS256)                                    \
+     | APISEC_JWS_ALG_BIT(APISEC_JWS_PS384)                                    \
+     | APISEC_JWS_ALG_BIT(APISEC_JWS_PS512))
 
 static const char *const alg_names[APISEC_JWS_ALG_COUNT] = {
     "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256",
@@ -74,7 +75,16 @@ const char *apisec_jws_algs_parse(const char *name, unsigned *mask)
 static apr_status_t key_cleanup(void *data)
 {
     apisec_jwk_t *key = data;
+    int i;
 
+    for (i = 0; i < APISEC_JWS_ALG_COUNT; i++) {
+        EVP_MD_CTX_free(key->verify_tpl[i]);
+        key->verify_tpl[i] = NULL;
+    }
+    for (i = 0; i < 3; i++) {
+        EVP_MAC_CTX_free(key->mac_tpl[i]);
+        key->mac_tpl[i] = NULL;
+    }
     EVP_PKEY_free(key->pkey);
     key->pkey = NULL;
     EVP_MAC_free(key->mac);
@@ -107,8 +117,135 @@ apisec_jwk_t *apisec_jwk_key_new(apisec_jwk_set_t *set, const char *kid)
     return key;
 }
 
+/* ---- verification contexts -------------------------------------------- */
+
+static const char *md_name(apisec_jws_alg_t alg)
+{
+    static const char *const names[] = {"SHA256", "SHA384", "SHA512"};
+
+    if (alg == APISEC_JWS_EDDSA) {
+        return NULL;
+    }
+    return names[(alg - APISEC_JWS_HS256) % 3];
+}
+
+static EVP_MD_CTX *verify_init(const apisec_jwk_t *key, apisec_jws_alg_t alg)
+{
+    const char *md = md_name(alg);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    int ok;
+
+    ok = ctx
+         && EVP_DigestVerifyInit_ex(ctx, &pctx, md, NULL, NULL, key->pkey, NULL)
+                == 1;
+    if (ok && alg >= APISEC_JWS_PS256 && alg <= APISEC_JWS_PS512) {
+        ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0
+             && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST)
+                    > 0
+             && EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, md, NULL) > 0;
+    }
+    else if (ok && key->kty == APISEC_KTY_RSA) {
+        ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) > 0;
+    }
+    if (!ok) {
+        EVP_MD_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+static EVP_MAC_CTX *mac_init(const apisec_jwk_t *key, apisec_jws_alg_t alg)
+{
+    OSSL_PARAM params[2];
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(key->mac);
+
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 (char *)md_name(alg), 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (!ctx || !EVP_MAC_init(ctx, key->secret, key->secret_len, params)) {
+        EVP_MAC_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+EVP_MD_CTX *apisec_jwk_verify_ctx(const apisec_jwk_t *key, apisec_jws_alg_t alg)
+{
+    EVP_MD_CTX *ctx;
+
+    if ((unsigned)alg >= APISEC_JWS_ALG_COUNT || !key->pkey) {
+        return NULL;
+    }
+    if (key->verify_tpl[alg]) {
+        ctx = EVP_MD_CTX_new();
+        if (ctx && EVP_MD_CTX_copy_ex(ctx, key->verify_tpl[alg])) {
+            return ctx;
+        }
+        EVP_MD_CTX_free(ctx);
+    }
+    return verify_init(key, alg);
+}
+
+EVP_MAC_CTX *apisec_jwk_mac_ctx(const apisec_jwk_t *key, apisec_jws_alg_t alg)
+{
+    EVP_MAC_CTX *ctx;
+
+    if (alg > APISEC_JWS_HS512 || !key->mac) {
+        return NULL;
+    }
+    if (key->mac_tpl[alg] && (ctx = EVP_MAC_CTX_dup(key->mac_tpl[alg]))) {
+        return ctx;
+    }
+    return mac_init(key, alg);
+}
+
+/* One template per fitting algorithm, kept only if OpenSSL can copy it
+ * (Ed25519 contexts cannot be copied in OpenSSL 3.0). */
+static const char *build_templates(apisec_jwk_t *key)
+{
+    int a;
+
+    for (a = 0; a < APISEC_JWS_ALG_COUNT; a++) {
+        if (!(key->fits & APISEC_JWS_ALG_BIT(a))) {
+            continue;
+        }
+        if (key->kty == APISEC_KTY_OCT) {
+            EVP_MAC_CTX *probe;
+
+            key->mac_tpl[a] = mac_init(key, (apisec_jws_alg_t)a);
+            if (!key->mac_tpl[a]) {
+                return "OpenSSL cannot compute HMAC with this secret";
+            }
+            probe = EVP_MAC_CTX_dup(key->mac_tpl[a]);
+            if (!probe) {
+                EVP_MAC_CTX_free(key->mac_tpl[a]);
+                key->mac_tpl[a] = NULL;
+            }
+            EVP_MAC_CTX_free(probe);
+        }
+        else {
+            EVP_MD_CTX *probe = EVP_MD_CTX_new();
+
+            key->verify_tpl[a] = verify_init(key, (apisec_jws_alg_t)a);
+            if (!key->verify_tpl[a]) {
+                EVP_MD_CTX_free(probe);
+                return "OpenSSL cannot verify with this key";
+            }
+            if (!probe || !EVP_MD_CTX_copy_ex(probe, key->verify_tpl[a])) {
+                EVP_MD_CTX_free(key->verify_tpl[a]);
+                key->verify_tpl[a] = NULL;
+            }
+            EVP_MD_CTX_free(probe);
+        }
+    }
+    ERR_clear_error();
+    return NULL;
+}
+
 const char *apisec_jwk_key_push(apisec_jwk_set_t *set, apisec_jwk_t *key)
 {
+    const char *err;
     int i;
 
     if (key->usable && key->kid) {
@@ -118,6 +255,9 @@ const char *apisec_jwk_key_push(apisec_jwk_set_t *set, apisec_jwk_t *key)
                 return "two keys carry the same kid";
             }
         }
+    }
+    if (key->usable && (err = build_templates(key))) {
+        return err;
     }
     APR_ARRAY_PUSH(set->keys, apisec_jwk_t *) = key;
     return NULL;
@@ -138,13 +278,12 @@ const apisec_jwk_t *apisec_jwk_set_get(const apisec_jwk_set_t *set, int i)
 
 int apisec_jwk_fits(const apisec_jwk_t *key, apisec_jws_alg_t alg)
 {
-    return key->usable && (unsigned)alg < APISEC_JWS_ALG_COUNT &&
-           (key->fits & APISEC_JWS_ALG_BIT(alg)) != 0;
+    return key->usable && (unsigned)alg < APISEC_JWS_ALG_COUNT
+           && (key->fits & APISEC_JWS_ALG_BIT(alg)) != 0;
 }
 
 const apisec_jwk_t *apisec_jwk_set_select(const apisec_jwk_set_t *set,
-                                          const char *kid,
-                                          apisec_jws_alg_t alg,
+                                          const char *kid, apisec_jws_alg_t alg,
                                           int *mismatch)
 {
     const apisec_jwk_t *found = NULL;
@@ -176,8 +315,8 @@ const apisec_jwk_t *apisec_jwk_set_select(const apisec_jwk_set_t *set,
     return n == 1 ? found : NULL;
 }
 
-const char *apisec_jwk_set_check(const apisec_jwk_set_t *set,
-                                 unsigned allowed, const char **kid)
+const char *apisec_jwk_set_check(const apisec_jwk_set_t *set, unsigned allowed,
+                                 const char **kid)
 {
     int i, usable = 0;
 
@@ -220,8 +359,8 @@ const char *apisec_jwk_set_check(const apisec_jwk_set_t *set,
 static int roca_weak(const BIGNUM *n)
 {
     static const unsigned short primes[] = {
-        3,  5,  7,  11, 13, 17, 19, 23,  29,  31,  37,  41,  43,
-        47, 53, 59, 61, 67, 71, 73, 79,  83,  89,  97,  101, 103,
+        3,   5,   7,   11,  13,  17,  19,  23,  29,  31,  37,  41,  43,
+        47,  53,  59,  61,  67,  71,  73,  79,  83,  89,  97,  101, 103,
         107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167};
     size_t i;
 
@@ -255,8 +394,8 @@ static const char *classify_rsa(apisec_jwk_t *key)
     if (EVP_PKEY_get_bits(key->pkey) < 2048) {
         return "RSA key shorter than 2048 bits";
     }
-    if (!EVP_PKEY_get_bn_param(key->pkey, OSSL_PKEY_PARAM_RSA_N, &n) ||
-        !EVP_PKEY_get_bn_param(key->pkey, OSSL_PKEY_PARAM_RSA_E, &e)) {
+    if (!EVP_PKEY_get_bn_param(key->pkey, OSSL_PKEY_PARAM_RSA_N, &n)
+        || !EVP_PKEY_get_bn_param(key->pkey, OSSL_PKEY_PARAM_RSA_E, &e)) {
         err = "RSA key unreadable";
     }
     else if (!BN_is_odd(e) || BN_is_one(e)) {
@@ -307,8 +446,10 @@ static const char *classify_ec(apisec_jwk_t *key)
     /* The order bounds r and s (CVE-2022-21449); taken from OpenSSL once
      * here so a request compares bytes only. */
     g = EC_GROUP_new_by_curve_name(nid);
-    ok = g && BN_bn2binpad(EC_GROUP_get0_order(g), key->ec_order,
-                           (int)key->ec_len) == (int)key->ec_len;
+    ok =
+        g
+        && BN_bn2binpad(EC_GROUP_get0_order(g), key->ec_order, (int)key->ec_len)
+               == (int)key->ec_len;
     EC_GROUP_free(g);
     if (!ok) {
         return "EC curve parameters unavailable";
@@ -365,15 +506,15 @@ const char *apisec_jwk_set_add_pkey(apisec_jwk_set_t *set, EVP_PKEY *pkey,
 
 /* Fills an oct key; the secret is copied into the set's pool. */
 const char *apisec_jwk_key_secret(apisec_jwk_set_t *set, apisec_jwk_t *key,
-                               const unsigned char *secret, apr_size_t len)
+                                  const unsigned char *secret, apr_size_t len)
 {
     key->kty = APISEC_KTY_OCT;
     if (len < 32) {
         return "HMAC secret shorter than 32 bytes (the HS256 minimum)";
     }
-    key->fits = APISEC_JWS_ALG_BIT(APISEC_JWS_HS256) |
-                (len >= 48 ? APISEC_JWS_ALG_BIT(APISEC_JWS_HS384) : 0) |
-                (len >= 64 ? APISEC_JWS_ALG_BIT(APISEC_JWS_HS512) : 0);
+    key->fits = APISEC_JWS_ALG_BIT(APISEC_JWS_HS256)
+                | (len >= 48 ? APISEC_JWS_ALG_BIT(APISEC_JWS_HS384) : 0)
+                | (len >= 64 ? APISEC_JWS_ALG_BIT(APISEC_JWS_HS512) : 0);
     key->secret = apr_pmemdup(set->pool, secret, len);
     key->secret_len = len;
     key->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
@@ -455,8 +596,8 @@ const char *apisec_jwk_set_add_pem(apisec_jwk_set_t *set, const char *pem,
     else if (strstr(text, "-----BEGIN CERTIFICATE-----")) {
         pkey = pem_certificate_key(bio);
     }
-    else if (strstr(text, "-----BEGIN PUBLIC KEY-----") ||
-             strstr(text, "-----BEGIN RSA PUBLIC KEY-----")) {
+    else if (strstr(text, "-----BEGIN PUBLIC KEY-----")
+             || strstr(text, "-----BEGIN RSA PUBLIC KEY-----")) {
         pkey = pem_public_key(bio);
     }
     else if (strstr(text, "PRIVATE KEY-----")) {
@@ -489,8 +630,9 @@ const char *apisec_jwk_set_add_file(apisec_jwk_set_t *set, const char *path,
         return "out of memory";
     }
     if (apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY,
-                      APR_FPROT_OS_DEFAULT, tmp) != APR_SUCCESS ||
-        apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
+                      APR_FPROT_OS_DEFAULT, tmp)
+            != APR_SUCCESS
+        || apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
         apr_pool_destroy(tmp);
         return "cannot open key file";
     }

@@ -20,8 +20,9 @@
  * Key selection (apisec_jwk_set_select), among configured keys only; a kid
  * is compared as a string and never used as a path, URL or lookup key
  * anywhere else:
- * 1. The token has a kid and a usable key carries that kid: that key, if it
- *    fits the algorithm; otherwise the token is refused (mismatch).
+ * 1. The token has a kid that a configured key carries: the usable key with
+ *    that kid, if it fits the algorithm; otherwise the token is refused
+ *    (mismatch), also when the kid is an encryption key's.
  * 2. The token has a kid that no key carries, or has no kid: the usable keys
  *    configured *without* a kid (for a kid-less token: all usable keys) that
  *    fit the algorithm are candidates; exactly one candidate is used, none or
@@ -76,24 +77,31 @@ typedef enum {
 
 /* A verification key. Read-only once loaded. */
 typedef struct {
-    const char *kid;       /* NULL when the key has none */
-    int alg;               /* the JWK "alg" (apisec_jws_alg_t), or -1 */
-    int usable;            /* use/key_ops allow signature verification */
+    const char *kid; /* NULL when the key has none */
+    int alg;         /* the JWK "alg" (apisec_jws_alg_t), or -1 */
+    int usable;      /* use/key_ops allow signature verification */
     apisec_kty_t kty;
-    unsigned fits;         /* mask of algorithms the key fits */
-    EVP_PKEY *pkey;        /* RSA, EC, Ed25519 */
+    unsigned fits;               /* mask of algorithms the key fits */
+    EVP_PKEY *pkey;              /* RSA, EC, Ed25519 */
     const unsigned char *secret; /* oct */
     apr_size_t secret_len;
-    EVP_MAC *mac;          /* oct: HMAC, fetched once */
-    apr_size_t ec_len;     /* EC: bytes of r and of s (32, 48, 66) */
+    EVP_MAC *mac;               /* oct: HMAC, fetched once */
+    apr_size_t ec_len;          /* EC: bytes of r and of s (32, 48, 66) */
     unsigned char ec_order[66]; /* EC: group order, big-endian, ec_len bytes */
+    /* For each algorithm the key fits, a context initialised once at load
+     * (digest fetched, padding and salt length set, HMAC key set) that a
+     * request copies: no algorithm lookup happens on the hot path. NULL
+     * where OpenSSL cannot copy (then a request initialises afresh). */
+    EVP_MD_CTX *verify_tpl[APISEC_JWS_ALG_COUNT];
+    EVP_MAC_CTX *mac_tpl[3];
 } apisec_jwk_t;
 
 typedef struct apisec_jwk_set_t apisec_jwk_set_t;
 
 /* Flags for the JWKS loaders. */
-#define APISEC_JWK_SKIP_UNFIT 0x1 /* skip keys we cannot use instead of
-                                     failing: for a provider's remote JWKS */
+#define APISEC_JWK_SKIP_UNFIT                                                  \
+    0x1 /* skip keys we cannot use instead of                                  \
+           failing: for a provider's remote JWKS */
 
 apisec_jwk_set_t *apisec_jwk_set_make(apr_pool_t *p);
 
@@ -126,8 +134,8 @@ const char *apisec_jwk_set_add_pkey(apisec_jwk_set_t *set, EVP_PKEY *pkey,
  * APISEC_JWS_ALG_BIT). NULL, or a static message; *KID (if not NULL) is set
  * to the offending key's kid (may be NULL). Also fails on a set without any
  * usable key. */
-const char *apisec_jwk_set_check(const apisec_jwk_set_t *set,
-                                 unsigned allowed, const char **kid);
+const char *apisec_jwk_set_check(const apisec_jwk_set_t *set, unsigned allowed,
+                                 const char **kid);
 
 int apisec_jwk_set_count(const apisec_jwk_set_t *set);
 const apisec_jwk_t *apisec_jwk_set_get(const apisec_jwk_set_t *set, int i);
@@ -136,11 +144,21 @@ const apisec_jwk_t *apisec_jwk_set_get(const apisec_jwk_set_t *set, int i);
  * *MISMATCH is 1 when a key with the token's kid exists but does not fit
  * ALG (or is not usable), else 0. */
 const apisec_jwk_t *apisec_jwk_set_select(const apisec_jwk_set_t *set,
-                                          const char *kid,
-                                          apisec_jws_alg_t alg,
+                                          const char *kid, apisec_jws_alg_t alg,
                                           int *mismatch);
 
 /* Whether KEY is usable and fits ALG. */
 int apisec_jwk_fits(const apisec_jwk_t *key, apisec_jws_alg_t alg);
+
+/* A fresh context to verify one signature with KEY under ALG, which KEY
+ * must fit; the caller frees it. RS*: PKCS#1 v1.5. PS*: MGF1 with the same
+ * hash and a salt as long as the hash (RSA_PSS_SALTLEN_DIGEST; OpenSSL's
+ * default "auto" would take any salt length). ES*: DER signatures. EdDSA:
+ * no digest. NULL on failure. */
+EVP_MD_CTX *apisec_jwk_verify_ctx(const apisec_jwk_t *key,
+                                  apisec_jws_alg_t alg);
+/* A fresh HMAC context for KEY under HS256/384/512, keyed and ready for
+ * EVP_MAC_update. NULL on failure. The caller frees it. */
+EVP_MAC_CTX *apisec_jwk_mac_ctx(const apisec_jwk_t *key, apisec_jws_alg_t alg);
 
 #endif

@@ -12,10 +12,10 @@ struct apisec_jwk_set_t {
     apr_array_header_t *keys; /* apisec_jwk_t * */
 };
 
-#define APISEC_JWK_HS_ALGS                                                   \
-    (APISEC_JWS_ALG_BIT(APISEC_JWS_HS256) |                                  \
-     APISEC_JWS_ALG_BIT(APISEC_JWS_HS384) |                                  \
-     APISEC_JWS_ALG_BIT(APISEC_JWS_HS512))
+#define APISEC_JWK_HS_ALGS                                                     \
+    (APISEC_JWS_ALG_BIT(APISEC_JWS_HS256)                                      \
+     | APISEC_JWS_ALG_BIT(APISEC_JWS_HS384)                                    \
+     | APISEC_JWS_ALG_BIT(APISEC_JWS_HS512))
 
 /* A blank key whose OpenSSL objects the set's pool frees. */
 apisec_jwk_t *apisec_jwk_key_new(apisec_jwk_set_t *set, const char *kid);

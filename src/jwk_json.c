@@ -22,7 +22,8 @@ static const char *jwk_bytes(apr_pool_t *p, json_t *jwk, const char *name,
         return "JWK lacks a required key member";
     }
     if (apisec_b64url_decode(p, json_string_value(v), json_string_length(v),
-                             out, len) != APR_SUCCESS) {
+                             out, len)
+        != APR_SUCCESS) {
         return "JWK key member is not canonical base64url";
     }
     return NULL;
@@ -40,19 +41,20 @@ static const char *jwk_rsa(apisec_jwk_set_t *set, apisec_jwk_t *key,
     EVP_PKEY_CTX *ctx = NULL;
     int ok = 0;
 
-    if ((err = jwk_bytes(set->pool, jwk, "n", &nb, &nlen)) ||
-        (err = jwk_bytes(set->pool, jwk, "e", &eb, &elen))) {
+    if ((err = jwk_bytes(set->pool, jwk, "n", &nb, &nlen))
+        || (err = jwk_bytes(set->pool, jwk, "e", &eb, &elen))) {
         return err;
     }
     n = BN_bin2bn(nb, (int)nlen, NULL);
     e = BN_bin2bn(eb, (int)elen, NULL);
     bld = OSSL_PARAM_BLD_new();
-    if (n && e && bld && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) &&
-        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) &&
-        (params = OSSL_PARAM_BLD_to_param(bld)) &&
-        (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) &&
-        EVP_PKEY_fromdata_init(ctx) == 1 &&
-        EVP_PKEY_fromdata(ctx, &key->pkey, EVP_PKEY_PUBLIC_KEY, params) == 1) {
+    if (n && e && bld && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n)
+        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e)
+        && (params = OSSL_PARAM_BLD_to_param(bld))
+        && (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL))
+        && EVP_PKEY_fromdata_init(ctx) == 1
+        && EVP_PKEY_fromdata(ctx, &key->pkey, EVP_PKEY_PUBLIC_KEY, params)
+               == 1) {
         ok = 1;
     }
     EVP_PKEY_CTX_free(ctx);
@@ -64,8 +66,7 @@ static const char *jwk_rsa(apisec_jwk_set_t *set, apisec_jwk_t *key,
     return ok ? apisec_jwk_key_classify(key) : "JWK RSA key not importable";
 }
 
-static const char *jwk_ec(apisec_jwk_set_t *set, apisec_jwk_t *key,
-                          json_t *jwk)
+static const char *jwk_ec(apisec_jwk_set_t *set, apisec_jwk_t *key, json_t *jwk)
 {
     static const struct {
         const char *crv, *group;
@@ -89,8 +90,8 @@ static const char *jwk_ec(apisec_jwk_set_t *set, apisec_jwk_t *key,
     if (!crv || i == sizeof(curves) / sizeof(curves[0])) {
         return "JWK EC curve not supported (P-256, P-384, P-521)";
     }
-    if ((err = jwk_bytes(set->pool, jwk, "x", &x, &xlen)) ||
-        (err = jwk_bytes(set->pool, jwk, "y", &y, &ylen))) {
+    if ((err = jwk_bytes(set->pool, jwk, "x", &x, &xlen))
+        || (err = jwk_bytes(set->pool, jwk, "y", &y, &ylen))) {
         return err;
     }
     /* RFC 7518 6.2.1.2: full-length coordinates; a short or long one means
@@ -101,17 +102,19 @@ static const char *jwk_ec(apisec_jwk_set_t *set, apisec_jwk_t *key,
     pub[0] = 0x04;
     memcpy(pub + 1, x, xlen);
     memcpy(pub + 1 + xlen, y, ylen);
-    params[0] = OSSL_PARAM_construct_utf8_string(
-        OSSL_PKEY_PARAM_GROUP_NAME, (char *)curves[i].group, 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-                                                  pub, 1 + 2 * xlen);
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                 (char *)curves[i].group, 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub,
+                                                  1 + 2 * xlen);
     params[2] = OSSL_PARAM_construct_end();
     ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    ok = ctx && EVP_PKEY_fromdata_init(ctx) == 1 &&
-         EVP_PKEY_fromdata(ctx, &key->pkey, EVP_PKEY_PUBLIC_KEY, params) == 1;
+    ok =
+        ctx && EVP_PKEY_fromdata_init(ctx) == 1
+        && EVP_PKEY_fromdata(ctx, &key->pkey, EVP_PKEY_PUBLIC_KEY, params) == 1;
     EVP_PKEY_CTX_free(ctx);
     ERR_clear_error();
-    return ok ? apisec_jwk_key_classify(key) : "JWK EC key is not a valid curve point";
+    return ok ? apisec_jwk_key_classify(key)
+              : "JWK EC key is not a valid curve point";
 }
 
 static const char *jwk_okp(apisec_jwk_set_t *set, apisec_jwk_t *key,
@@ -133,7 +136,8 @@ static const char *jwk_okp(apisec_jwk_set_t *set, apisec_jwk_t *key,
     }
     key->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, x, xlen);
     ERR_clear_error();
-    return key->pkey ? apisec_jwk_key_classify(key) : "JWK Ed25519 key not importable";
+    return key->pkey ? apisec_jwk_key_classify(key)
+                     : "JWK Ed25519 key not importable";
 }
 
 static const char *jwk_oct(apisec_jwk_set_t *set, apisec_jwk_t *key,
@@ -193,14 +197,14 @@ static const char *jwk_alg(apisec_jwk_t *key, json_t *jwk)
     if (!alg) {
         return NULL;
     }
-    if (!json_is_string(alg) ||
-        (key->alg = apisec_jws_alg_from_name(json_string_value(alg))) < 0) {
+    if (!json_is_string(alg)
+        || (key->alg = apisec_jws_alg_from_name(json_string_value(alg))) < 0) {
         return "JWK alg is not a supported JWS algorithm";
     }
     key->fits &= APISEC_JWS_ALG_BIT(key->alg);
     if (!key->fits) {
-        return key->kty == APISEC_KTY_OCT &&
-                       (APISEC_JWS_ALG_BIT(key->alg) & APISEC_JWK_HS_ALGS)
+        return key->kty == APISEC_KTY_OCT
+                       && (APISEC_JWS_ALG_BIT(key->alg) & APISEC_JWK_HS_ALGS)
                    ? "JWK HMAC secret shorter than the hash output of its alg"
                    : "JWK alg does not fit the key type";
     }

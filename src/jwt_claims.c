@@ -62,8 +62,8 @@ static int listed(const apr_array_header_t *list, json_t *v)
     }
     for (i = 0; i < list->nelts; i++) {
         const char *want = APR_ARRAY_IDX(list, i, const char *);
-        if (strlen(want) == json_string_length(v) &&
-            memcmp(want, json_string_value(v), json_string_length(v)) == 0) {
+        if (strlen(want) == json_string_length(v)
+            && memcmp(want, json_string_value(v), json_string_length(v)) == 0) {
             return 1;
         }
     }
@@ -96,8 +96,8 @@ static const char *short_type(const char *t)
 {
     static const char prefix[] = "application/";
 
-    if (strncasecmp(t, prefix, sizeof(prefix) - 1) == 0 &&
-        !strchr(t + sizeof(prefix) - 1, '/')) {
+    if (strncasecmp(t, prefix, sizeof(prefix) - 1) == 0
+        && !strchr(t + sizeof(prefix) - 1, '/')) {
         return t + sizeof(prefix) - 1;
     }
     return t;
@@ -112,12 +112,12 @@ static apisec_claims_err_t check_type(const apisec_jwt_policy_t *pol,
         return APISEC_CLAIMS_OK;
     }
     typ = json_object_get(header, "typ");
-    if (!json_is_string(typ) ||
-        strlen(json_string_value(typ)) != json_string_length(typ)) {
+    if (!json_is_string(typ)
+        || strlen(json_string_value(typ)) != json_string_length(typ)) {
         return APISEC_CLAIMS_TYPE;
     }
-    return strcasecmp(short_type(json_string_value(typ)),
-                      short_type(pol->typ)) == 0
+    return strcasecmp(short_type(json_string_value(typ)), short_type(pol->typ))
+                   == 0
                ? APISEC_CLAIMS_OK
                : APISEC_CLAIMS_TYPE;
 }
@@ -160,8 +160,8 @@ static apisec_claims_err_t check_times(const apisec_jwt_policy_t *pol,
         return APISEC_CLAIMS_ISSUED_IN_FUTURE;
     }
     if (pol->max_lifetime > 0) {
-        if (!has_exp ||
-            exp - (has_iat ? iat : now) > (double)pol->max_lifetime) {
+        if (!has_exp
+            || exp - (has_iat ? iat : now) > (double)pol->max_lifetime) {
             return APISEC_CLAIMS_LIFETIME;
         }
     }
@@ -177,12 +177,12 @@ apisec_claims_err_t apisec_jwt_claims_check(const apisec_jwt_policy_t *pol,
     if (!json_is_object(claims) || !json_is_object(header)) {
         return APISEC_CLAIMS_MALFORMED;
     }
-    if ((rv = check_times(pol, claims, (double)now / APR_USEC_PER_SEC)) ||
-        (rv = check_required(pol, claims))) {
+    if ((rv = check_times(pol, claims, (double)now / APR_USEC_PER_SEC))
+        || (rv = check_required(pol, claims))) {
         return rv;
     }
-    if (pol->issuers && pol->issuers->nelts > 0 &&
-        !listed(pol->issuers, json_object_get(claims, "iss"))) {
+    if (pol->issuers && pol->issuers->nelts > 0
+        && !listed(pol->issuers, json_object_get(claims, "iss"))) {
         return APISEC_CLAIMS_ISSUER;
     }
     if ((rv = check_audience(pol, json_object_get(claims, "aud")))) {
