@@ -17,8 +17,9 @@
  * allowed server- and vhost-wide, where an operator wants it for everything. */
 #define DIR_FILEINFO (OR_FILEINFO)
 #define DIR_AUTHCFG (RSRC_CONF | OR_AUTHCFG)
-/* JWT settings: like AuthType itself, AuthConfig. */
-#define DIR_JWT (OR_AUTHCFG)
+/* JWT settings: AuthConfig, like AuthType itself; also server- and
+ * vhost-wide, so keys and the allowlist can be given once for every scope. */
+#define DIR_JWT (RSRC_CONF | OR_AUTHCFG)
 
 static const command_rec apisec_cmds[] = {
     AP_INIT_FLAG("APISecHeaders", apisec_cmd_headers, NULL, DIR_FILEINFO,
@@ -53,8 +54,9 @@ static const command_rec apisec_cmds[] = {
                   "file or \"|command\" for security events, one JSON a line"),
 
     /* AuthType JWT */
-    AP_INIT_TAKE_ARGV("APISecJWTKey", apisec_cmd_jwt_key, NULL, DIR_JWT,
-                      "[kid=ID] PATH: PEM public key, X.509 certificate or JWKS"),
+    AP_INIT_TAKE_ARGV(
+        "APISecJWTKey", apisec_cmd_jwt_key, NULL, DIR_JWT,
+        "[kid=ID] PATH: PEM public key, X.509 certificate or JWKS"),
     AP_INIT_TAKE_ARGV("APISecJWTSecret", apisec_cmd_jwt_secret, NULL, DIR_JWT,
                       "file:PATH | env:NAME [kid=ID]: an HMAC secret"),
     AP_INIT_TAKE_ARGV("APISecJWTAlgorithms", apisec_cmd_jwt_algorithms, NULL,
@@ -64,7 +66,8 @@ static const command_rec apisec_cmds[] = {
                       DIR_JWT, "accepted iss values"),
     AP_INIT_TAKE_ARGV("APISecJWTAudience", apisec_cmd_jwt_list,
                       (void *)APR_OFFSETOF(apisec_dir_conf_t, jwt_audiences),
-                      DIR_JWT, "accepted aud values (one must be in the token)"),
+                      DIR_JWT,
+                      "accepted aud values (one must be in the token)"),
     AP_INIT_TAKE_ARGV("APISecJWTRequire", apisec_cmd_jwt_list,
                       (void *)APR_OFFSETOF(apisec_dir_conf_t, jwt_required),
                       DIR_JWT, "claims every token must have (default exp)"),
@@ -91,8 +94,8 @@ static const command_rec apisec_cmds[] = {
     AP_INIT_TAKE1("APISecJWTCache", apisec_cmd_jwt_cache, NULL, RSRC_CONF,
                   "verified tokens remembered per process (default 4096), "
                   "or off"),
-    AP_INIT_TAKE1("APISecOwnerPattern", apisec_cmd_owner_pattern, NULL,
-                  DIR_JWT, "regex whose first capture on the path is the "
+    AP_INIT_TAKE1("APISecOwnerPattern", apisec_cmd_owner_pattern, NULL, DIR_JWT,
+                  "regex whose first capture on the path is the "
                   "owner, for Require jwt-owner"),
     {NULL}};
 
@@ -113,6 +116,7 @@ static void apisec_register_hooks(apr_pool_t *p)
                               APR_HOOK_MIDDLE);
     apisec_register_authz_providers(p);
     ap_hook_open_logs(apisec_open_logs, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(apisec_check_jwt_config, NULL, NULL, APR_HOOK_MIDDLE);
     apisec_headers_filter_handle =
         ap_register_output_filter(APISEC_HEADERS_FILTER, apisec_headers_filter,
                                   NULL, AP_FTYPE_CONTENT_SET);

@@ -28,8 +28,8 @@ static apisec_token_cache_t *token_cache; /* per process, NULL: off */
 void apisec_jwt_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apisec_srv_conf_t *c = apisec_srv_conf(s);
-    int n = c->jwt_cache == APISEC_UNSET ? APISEC_JWT_DEFAULT_CACHE
-                                         : c->jwt_cache;
+    int n =
+        c->jwt_cache == APISEC_UNSET ? APISEC_JWT_DEFAULT_CACHE : c->jwt_cache;
 
     token_cache = n > 0 ? apisec_token_cache_create(pchild, n) : NULL;
 }
@@ -42,13 +42,14 @@ apisec_token_cache_t *apisec_jwt_cache(void)
 /* 401 with the RFC 6750 challenge; ERROR_DESC NULL for a missing token. */
 static int unauthorized(request_rec *r, const char *reason, int has_token)
 {
-    const char *challenge = apr_psprintf(r->pool, "Bearer realm=\"%s\"",
-                                         apisec_bearer_realm(r));
+    const char *challenge =
+        apr_psprintf(r->pool, "Bearer realm=\"%s\"", apisec_bearer_realm(r));
 
     if (has_token) {
-        challenge = apr_psprintf(r->pool, "%s, error=\"invalid_token\", "
-                                 "error_description=\"%s\"", challenge,
-                                 reason);
+        challenge = apr_psprintf(r->pool,
+                                 "%s, error=\"invalid_token\", "
+                                 "error_description=\"%s\"",
+                                 challenge, reason);
     }
     apr_table_setn(r->err_headers_out, "WWW-Authenticate", challenge);
     apisec_audit(r, "auth_failed", reason);
@@ -206,8 +207,8 @@ static const char *verify(request_rec *r, const apisec_dir_conf_t *c,
     int cached = 0;
 
     if (cache && apisec_token_cache_digest(token, len, digest)
-        && apisec_token_cache_get(cache, digest, c->jwt_keys, now,
-                                  header, claims)) {
+        && apisec_token_cache_get(cache, digest, c->jwt_keys, now, header,
+                                  claims)) {
         apr_pool_cleanup_register(r->pool, *header, release_json,
                                   apr_pool_cleanup_null);
         apr_pool_cleanup_register(r->pool, *claims, release_json,
@@ -333,11 +334,15 @@ int apisec_check_user_id(request_rec *r)
     }
     c = apisec_dir_conf(r);
     if (!c->jwt_algs || !c->jwt_keys) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(20006)
-                      "AuthType JWT without %s here: refusing every token, "
-                      "request_id %s", c->jwt_algs ? "APISecJWTKey or "
-                      "APISecJWTSecret" : "APISecJWTAlgorithms",
-                      apisec_request_id(r));
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            APLOGNO(
+                20006) "AuthType JWT without %s here: refusing every token, "
+                       "request_id %s",
+            c->jwt_algs ? "APISecJWTKey or "
+                          "APISecJWTSecret"
+                        : "APISecJWTAlgorithms",
+            apisec_request_id(r));
         return apisec_send_problem(r, HTTP_INTERNAL_SERVER_ERROR,
                                    "Authentication is not configured.");
     }
@@ -352,9 +357,9 @@ int apisec_check_user_id(request_rec *r)
     if ((reason = verify(r, c, token, &header, &claims))) {
         return unauthorized(r, reason, 1);
     }
-    user = claim_text(r->pool, json_object_get(
-                                   claims, c->jwt_user_claim ? c->jwt_user_claim
-                                                             : "sub"));
+    user = claim_text(
+        r->pool,
+        json_object_get(claims, c->jwt_user_claim ? c->jwt_user_claim : "sub"));
     if (!user || !*user) {
         return unauthorized(r, "token has no subject", 1);
     }
@@ -373,8 +378,8 @@ int apisec_check_user_id(request_rec *r)
 json_t *apisec_request_claims(request_rec *r)
 {
     for (; r; r = r->prev ? r->prev : r->main) {
-        apisec_req_t *st = ap_get_module_config(r->request_config,
-                                                &apisec_module);
+        apisec_req_t *st =
+            ap_get_module_config(r->request_config, &apisec_module);
         if (st && st->claims) {
             return st->claims;
         }

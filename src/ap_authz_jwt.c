@@ -46,7 +46,8 @@ static const char *parse_claim(cmd_parms *cmd, const char *line,
     require_args_t *a;
     const char *err = parse_words(cmd, line, 2,
                                   "jwt-claim needs a claim name and at least "
-                                  "one value", parsed);
+                                  "one value",
+                                  parsed);
     int i;
 
     if (err) {
@@ -95,9 +96,8 @@ static int in_list(const apr_array_header_t *list, const char *v)
 
 static authz_status deny(request_rec *r, const char *reason)
 {
-    apisec_authz_denied(r, reason,
-                        "The token does not grant access to this resource.",
-                        NULL);
+    apisec_authz_denied(
+        r, reason, "The token does not grant access to this resource.", NULL);
     return AUTHZ_DENIED;
 }
 
@@ -180,9 +180,11 @@ static authz_status check_scope(request_rec *r, const char *line,
     needed = apr_array_pstrcat(r->pool, a->values, ' ');
     apisec_authz_denied(
         r, "insufficient scope", "The token lacks a scope this resource needs.",
-        apr_psprintf(r->pool, "Bearer realm=\"%s\", "
+        apr_psprintf(r->pool,
+                     "Bearer realm=\"%s\", "
                      "error=\"insufficient_scope\", scope=\"%s\"",
-                     apisec_bearer_realm(r), apisec_quoted_safe(r->pool, needed)));
+                     apisec_bearer_realm(r),
+                     apisec_quoted_safe(r->pool, needed)));
     return AUTHZ_DENIED;
 }
 
@@ -196,9 +198,12 @@ static authz_status check_owner(request_rec *r, const char *line,
         return AUTHZ_DENIED_NO_USER;
     }
     if (!c->owner_pattern) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(20007)
-                      "Require jwt-owner without APISecOwnerPattern: denied, "
-                      "request_id %s", apisec_request_id(r));
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            APLOGNO(
+                20007) "Require jwt-owner without APISecOwnerPattern: denied, "
+                       "request_id %s",
+            apisec_request_id(r));
         return deny(r, "no owner pattern configured");
     }
     /* The decoded path: the owner is compared as the user is written. */

@@ -147,8 +147,8 @@ void apisec_problem_on_error(request_rec *r, const char *detail)
     apr_table_setn(r->notes, NOTE_PROBLEM, detail);
 }
 
-void apisec_authz_denied(request_rec *r, const char *reason,
-                         const char *detail, const char *challenge)
+void apisec_authz_denied(request_rec *r, const char *reason, const char *detail,
+                         const char *challenge)
 {
     /* Kept in notes until httpd answers: under <RequireAny> another
      * provider may still grant the request, and then nothing is said. */
@@ -164,8 +164,8 @@ void apisec_insert_error_filters(request_rec *r)
     const char *reason = apr_table_get(r->notes, NOTE_AUTHZ_REASON);
     const char *challenge = apr_table_get(r->notes, NOTE_CHALLENGE);
 
-    if (reason && (r->status == HTTP_UNAUTHORIZED
-                   || r->status == HTTP_FORBIDDEN)) {
+    if (reason
+        && (r->status == HTTP_UNAUTHORIZED || r->status == HTTP_FORBIDDEN)) {
         /* An authenticated user whom a provider of ours refused gets 403
          * (RFC 6750 3.1), whatever AuthzSendForbiddenOnFailure says: asking
          * for other credentials would not help. */

@@ -105,6 +105,8 @@ const char *apisec_cmd_require_tls(cmd_parms *cmd, void *dconf,
 const char *apisec_cmd_audit_log(cmd_parms *cmd, void *sconf, const char *path);
 
 /* config_jwt.c */
+int apisec_check_jwt_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s);
 void apisec_merge_jwt(apr_pool_t *p, apisec_dir_conf_t *c,
                       const apisec_dir_conf_t *base,
                       const apisec_dir_conf_t *add);

@@ -24,8 +24,8 @@ void apisec_merge_jwt(apr_pool_t *p, apisec_dir_conf_t *c,
     /* Key sets and lists are replaced as a whole by a child that sets them:
      * a scope that names its keys means exactly those. */
     PICK(jwt_keys, NULL);
-    c->jwt_keys_cacheable = add->jwt_keys ? add->jwt_keys_cacheable
-                                          : base->jwt_keys_cacheable;
+    c->jwt_keys_cacheable =
+        add->jwt_keys ? add->jwt_keys_cacheable : base->jwt_keys_cacheable;
     PICK(jwt_algs, 0);
     PICK(jwt_issuers, NULL);
     PICK(jwt_audiences, NULL);
@@ -56,10 +56,11 @@ static const char *check_keys_fit(cmd_parms *cmd, apisec_dir_conf_t *c)
         return NULL;
     }
     if ((err = apisec_jwk_set_check(c->jwt_keys, c->jwt_algs, &kid))) {
-        return apr_psprintf(cmd->pool, "%s: %s%s%s: list an algorithm the "
+        return apr_psprintf(cmd->pool,
+                            "%s: %s%s%s: list an algorithm the "
                             "key is made for in APISecJWTAlgorithms, or use "
-                            "a key made for the listed ones", cmd->cmd->name,
-                            err, kid ? " (kid " : "",
+                            "a key made for the listed ones",
+                            cmd->cmd->name, err, kid ? " (kid " : "",
                             kid ? apr_pstrcat(cmd->pool, kid, ")", NULL) : "");
     }
     return NULL;
@@ -73,8 +74,8 @@ static apisec_jwk_set_t *keys_of(cmd_parms *cmd, apisec_dir_conf_t *c)
          * RSRC_CONF bit in its override): its key set dies with the request
          * and its address may be reused, so tokens it verified are not
          * remembered. */
-        c->jwt_keys_cacheable = (cmd->override & (ACCESS_CONF | RSRC_CONF))
-                                != 0;
+        c->jwt_keys_cacheable =
+            (cmd->override & (ACCESS_CONF | RSRC_CONF)) != 0;
     }
     return c->jwt_keys;
 }
@@ -95,19 +96,18 @@ const char *apisec_cmd_jwt_key(cmd_parms *cmd, void *dconf, int argc,
     }
     else {
         return fail(cmd, "write [kid=ID] PATH: a PEM public key, an X.509 "
-                    "certificate or a JWKS file");
+                         "certificate or a JWKS file");
     }
     if (ap_strchr_c(path, ':') && ap_strstr_c(path, "://")) {
         return fail(cmd, "keys from URLs are not supported yet: download "
-                    "the provider's JWKS to a file and name that file");
+                         "the provider's JWKS to a file and name that file");
     }
     path = ap_server_root_relative(cmd->pool, path);
     if (!path) {
         return fail(cmd, "the path is not valid");
     }
     if ((err = apisec_jwk_set_add_file(keys_of(cmd, c), path, kid, 0))) {
-        return apr_psprintf(cmd->pool, "%s: %s: %s", cmd->cmd->name, path,
-                            err);
+        return apr_psprintf(cmd->pool, "%s: %s: %s", cmd->cmd->name, path, err);
     }
     return check_keys_fit(cmd, c);
 }
@@ -122,8 +122,9 @@ static const char *read_secret_file(cmd_parms *cmd, const char *path,
     apr_size_t n;
 
     path = ap_server_root_relative(cmd->pool, path);
-    if (!path || apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->temp_pool)
-                     != APR_SUCCESS) {
+    if (!path
+        || apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->temp_pool)
+               != APR_SUCCESS) {
         return "the secret file cannot be read";
     }
     if (apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS
@@ -162,7 +163,7 @@ const char *apisec_cmd_jwt_secret(cmd_parms *cmd, void *dconf, int argc,
     }
     else if (argc != 1) {
         return fail(cmd, "write file:PATH or env:NAME, then optionally "
-                    "kid=ID");
+                         "kid=ID");
     }
     if (!strncmp(argv[0], "file:", 5)) {
         if ((err = read_secret_file(cmd, argv[0] + 5, &buf, &len))) {
@@ -173,18 +174,19 @@ const char *apisec_cmd_jwt_secret(cmd_parms *cmd, void *dconf, int argc,
     else if (!strncmp(argv[0], "env:", 4)) {
         buf = getenv(argv[0] + 4);
         if (!buf || !*buf) {
-            return apr_psprintf(cmd->pool, "%s: the environment variable %s "
-                                "is not set", cmd->cmd->name, argv[0] + 4);
+            return apr_psprintf(cmd->pool,
+                                "%s: the environment variable %s "
+                                "is not set",
+                                cmd->cmd->name, argv[0] + 4);
         }
         len = strlen(buf);
     }
     else {
         return fail(cmd, "the secret is never written in the configuration: "
-                    "write file:PATH or env:NAME");
+                         "write file:PATH or env:NAME");
     }
-    if ((err = apisec_jwk_set_add_secret(keys_of(cmd, c),
-                                         (const unsigned char *)buf, len,
-                                         kid))) {
+    if ((err = apisec_jwk_set_add_secret(
+             keys_of(cmd, c), (const unsigned char *)buf, len, kid))) {
         return fail(cmd, err);
     }
     return check_keys_fit(cmd, c);
@@ -200,7 +202,7 @@ const char *apisec_cmd_jwt_algorithms(cmd_parms *cmd, void *dconf, int argc,
 
     if (argc == 0) {
         return fail(cmd, "list the algorithms your tokens use, for example "
-                    "ES256 or RS256");
+                         "ES256 or RS256");
     }
     for (i = 0; i < argc; ++i) {
         if ((err = apisec_jws_algs_parse(argv[i], &mask))) {
@@ -236,40 +238,59 @@ const char *apisec_cmd_jwt_list(cmd_parms *cmd, void *dconf, int argc,
 
 const char *apisec_cmd_jwt_type(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    ((apisec_dir_conf_t *)dconf)->jwt_type = strcasecmp(arg, "off") ? arg
-                                                                      : "";
+    ((apisec_dir_conf_t *)dconf)->jwt_type = strcasecmp(arg, "off") ? arg : "";
     return NULL;
 }
 
-/* APISecJWTLeeway, APISecJWTMaxLifetime: seconds, at cmd->info's offset. */
-const char *apisec_cmd_jwt_seconds(cmd_parms *cmd, void *dconf,
-                                   const char *arg)
+/* APISecJWTLeeway, APISecJWTMaxLifetime: seconds, at cmd->info's offset;
+ * a number with an optional unit s, m, h or d. */
+const char *apisec_cmd_jwt_seconds(cmd_parms *cmd, void *dconf, const char *arg)
 {
     int *field = (int *)((char *)dconf + (apr_size_t)cmd->info);
-    apr_interval_time_t t;
+    apr_int64_t v, unit = 1;
+    char *end;
 
-    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS || t < 0
-        || apr_time_sec(t) > 31 * 86400) {
-        return fail(cmd, "give seconds (or a number with ms, s, m, h) up to "
-                    "31 days");
+    v = apr_strtoi64(arg, &end, 10);
+    if (end != arg && *end && !end[1]) {
+        switch (*end) {
+        case 's':
+            unit = 1;
+            ++end;
+            break;
+        case 'm':
+            unit = 60;
+            ++end;
+            break;
+        case 'h':
+            unit = 3600;
+            ++end;
+            break;
+        case 'd':
+            unit = 86400;
+            ++end;
+            break;
+        }
     }
-    *field = (int)apr_time_sec(t);
+    if (end == arg || *end || v < 0 || v * unit > 31 * 86400) {
+        return fail(cmd, "give seconds, or a number with s, m, h or d, up to "
+                         "31 days");
+    }
+    *field = (int)(v * unit);
     return NULL;
 }
 
-const char *apisec_cmd_jwt_cookie(cmd_parms *cmd, void *dconf,
-                                  const char *arg)
+const char *apisec_cmd_jwt_cookie(cmd_parms *cmd, void *dconf, const char *arg)
 {
     const char *s;
 
     for (s = arg; *s; ++s) {
         if (*s <= ' ' || *s >= 0x7f || ap_strchr_c("()<>@,;:\\\"/[]?={}", *s)) {
             return fail(cmd, "a cookie name is a token: letters, digits and "
-                        "!#$%&'*+-.^_`|~");
+                             "!#$%&'*+-.^_`|~");
         }
     }
-    ((apisec_dir_conf_t *)dconf)->jwt_cookie = strcasecmp(arg, "off") ? arg
-                                                                        : "";
+    ((apisec_dir_conf_t *)dconf)->jwt_cookie =
+        strcasecmp(arg, "off") ? arg : "";
     return NULL;
 }
 
@@ -301,8 +322,7 @@ const char *apisec_cmd_jwt_user_claim(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
-const char *apisec_cmd_jwt_forward_headers(cmd_parms *cmd, void *dconf,
-                                           int on)
+const char *apisec_cmd_jwt_forward_headers(cmd_parms *cmd, void *dconf, int on)
 {
     ((apisec_dir_conf_t *)dconf)->jwt_forward_headers = on;
     return NULL;
@@ -340,8 +360,64 @@ const char *apisec_cmd_owner_pattern(cmd_parms *cmd, void *dconf,
     }
     if (re->re_nsub < 1) {
         return fail(cmd, "the pattern needs a capture group for the owner, "
-                    "for example ^/users/([^/]+)");
+                         "for example ^/users/([^/]+)");
     }
     ((apisec_dir_conf_t *)dconf)->owner_pattern = re;
     return NULL;
+}
+
+/* Whether SECTION (or the server level when NULL) sets an allowlist. */
+static int section_has_algorithms(const ap_directive_t *first)
+{
+    const ap_directive_t *d;
+
+    for (d = first; d; d = d->next) {
+        if (!strcasecmp(d->directive, "APISecJWTAlgorithms")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const ap_directive_t *
+find_jwt_without_algorithms(const ap_directive_t *first, int inherited)
+{
+    const ap_directive_t *d, *bad;
+    int here = inherited || section_has_algorithms(first);
+
+    for (d = first; d; d = d->next) {
+        if (!strcasecmp(d->directive, "AuthType") && d->args
+            && !strcasecmp(d->args, "JWT") && !here) {
+            return d;
+        }
+        if (d->first_child
+            && (bad = find_jwt_without_algorithms(d->first_child, here))) {
+            return bad;
+        }
+    }
+    return NULL;
+}
+
+/* AuthType JWT without an algorithm allowlist would refuse every token (or,
+ * in another module, accept any algorithm): refused at startup when neither
+ * its section nor an enclosing one lists the algorithms. A list given only
+ * in another, overlapping section (a <Location> for a <Directory>) is not
+ * seen here: write it next to AuthType JWT. .htaccess files are checked when
+ * they are read (the request then fails with 500 and a log line). */
+int apisec_check_jwt_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    const ap_directive_t *bad = find_jwt_without_algorithms(ap_conftree, 0);
+
+    if (bad) {
+        ap_log_error(
+            APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+            APLOGNO(
+                20008) "AuthType JWT on line %d of %s needs "
+                       "APISecJWTAlgorithms in the same section or one that "
+                       "encloses it, for example APISecJWTAlgorithms ES256",
+            bad->line_num, bad->filename);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
 }
