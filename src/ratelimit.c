@@ -50,10 +50,18 @@ static const char *parse_period(const char *s, apr_uint64_t *secs)
 
     if (n > 0 && apr_isalpha(s[n - 1])) {
         switch (s[n - 1]) {
-        case 's': mult = 1; break;
-        case 'm': mult = 60; break;
-        case 'h': mult = 3600; break;
-        case 'd': mult = 86400; break;
+        case 's':
+            mult = 1;
+            break;
+        case 'm':
+            mult = 60;
+            break;
+        case 'h':
+            mult = 3600;
+            break;
+        case 'd':
+            mult = 86400;
+            break;
         default:
             return "PERIOD's unit must be s, m, h or d (as in 100/1m)";
         }
@@ -90,8 +98,9 @@ static const char *parse_rate(apisec_ratelimit_spec_t *spec, const char *arg)
     if (spec->limit > spec->period * APR_USEC_PER_SEC) {
         return "LIMIT/PERIOD must be at most one request per microsecond";
     }
-    spec->interval = (apr_interval_time_t)(
-        (spec->period * APR_USEC_PER_SEC + spec->limit - 1) / spec->limit);
+    spec->interval = (apr_interval_time_t)((spec->period * APR_USEC_PER_SEC
+                                            + spec->limit - 1)
+                                           / spec->limit);
     return NULL;
 }
 
@@ -123,7 +132,8 @@ static const char *parse_methods(apr_pool_t *p, apisec_ratelimit_spec_t *spec,
     char *list = apr_pstrdup(p, v), *m, *last, *c;
 
     spec->methods = apr_array_make(p, 4, sizeof(const char *));
-    for (m = apr_strtok(list, ",", &last); m; m = apr_strtok(NULL, ",", &last)) {
+    for (m = apr_strtok(list, ",", &last); m;
+         m = apr_strtok(NULL, ",", &last)) {
         if (!is_token(m)) {
             return "methods must be a comma-separated list of HTTP methods, "
                    "as in methods=GET,POST";
@@ -163,10 +173,33 @@ static const char *default_name(apr_pool_t *p,
 {
     static const char *const keys[] = {"ip", "user", "header"};
 
-    return apr_psprintf(p, "%s-%" APR_UINT64_T_FMT "-%" APR_UINT64_T_FMT
-                        "s%s", keys[spec->key], spec->limit, spec->period,
+    return apr_psprintf(p, "%s-%" APR_UINT64_T_FMT "-%" APR_UINT64_T_FMT "s%s",
+                        keys[spec->key], spec->limit, spec->period,
                         spec->count == APISEC_RL_COUNT_FAILURES ? "-failures"
                                                                 : "");
+}
+
+/* Everything that tells two limits apart, so that limits differing only
+ * in methods, header or count never share a state, and a changed rate
+ * starts afresh instead of reading a TAT made for another interval. ';'
+ * is in no name, token or number. */
+static const char *spec_id(apr_pool_t *p, const apisec_ratelimit_spec_t *s)
+{
+    const char *methods = "*";
+    int i;
+
+    if (s->methods != NULL) {
+        methods = "";
+        for (i = 0; i < s->methods->nelts; ++i) {
+            methods =
+                apr_pstrcat(p, methods, i ? "," : "",
+                            APR_ARRAY_IDX(s->methods, i, const char *), NULL);
+        }
+    }
+    return apr_psprintf(
+        p, "%s;%" APR_UINT64_T_FMT "/%" APR_UINT64_T_FMT ";%d:%s;%d;%s",
+        s->name, s->limit, s->period, (int)s->key, s->header ? s->header : "",
+        (int)s->count, methods);
 }
 
 static const char *parse_option(apr_pool_t *p, apisec_ratelimit_spec_t *spec,
@@ -181,8 +214,10 @@ static const char *parse_option(apr_pool_t *p, apisec_ratelimit_spec_t *spec,
         }
     }
     if (i == 4) {
-        return apr_psprintf(p, "unknown option '%s': expected key=, "
-                            "methods=, count= or name=", arg);
+        return apr_psprintf(p,
+                            "unknown option '%s': expected key=, "
+                            "methods=, count= or name=",
+                            arg);
     }
     if (*seen & (1u << i)) {
         return apr_psprintf(p, "%.*s is given twice", (int)strlen(opts[i]) - 1,
@@ -191,8 +226,10 @@ static const char *parse_option(apr_pool_t *p, apisec_ratelimit_spec_t *spec,
     *seen |= 1u << i;
     arg += strlen(opts[i]);
     switch (i) {
-    case 0: return parse_key(p, spec, arg);
-    case 1: return parse_methods(p, spec, arg);
+    case 0:
+        return parse_key(p, spec, arg);
+    case 1:
+        return parse_methods(p, spec, arg);
     case 2:
         if (strcmp(arg, "all") == 0) {
             spec->count = APISEC_RL_COUNT_ALL;
@@ -204,7 +241,8 @@ static const char *parse_option(apr_pool_t *p, apisec_ratelimit_spec_t *spec,
             return "count must be all or failures";
         }
         return NULL;
-    default: return parse_name(spec, apr_pstrdup(p, arg));
+    default:
+        return parse_name(spec, apr_pstrdup(p, arg));
     }
 }
 
@@ -234,6 +272,7 @@ const char *apisec_ratelimit_spec_parse(apr_pool_t *p, int argc,
     if (s->name == NULL) {
         s->name = default_name(p, s);
     }
+    s->id = spec_id(p, s);
     *spec = s;
     return NULL;
 }
@@ -248,8 +287,8 @@ const char *apisec_ratelimit_spec_parse_line(apr_pool_t *p, const char *line,
          w = apr_strtok(NULL, " \t", &last)) {
         APR_ARRAY_PUSH(args, char *) = w;
     }
-    return apisec_ratelimit_spec_parse(p, args->nelts, (char *const *)args->elts,
-                                       spec);
+    return apisec_ratelimit_spec_parse(p, args->nelts,
+                                       (char *const *)args->elts, spec);
 }
 
 int apisec_ratelimit_method_applies(const apisec_ratelimit_spec_t *spec,
@@ -261,7 +300,8 @@ int apisec_ratelimit_method_applies(const apisec_ratelimit_spec_t *spec,
         return 1;
     }
     for (i = 0; i < spec->methods->nelts; ++i) {
-        if (strcmp(APR_ARRAY_IDX(spec->methods, i, const char *), method) == 0) {
+        if (strcmp(APR_ARRAY_IDX(spec->methods, i, const char *), method)
+            == 0) {
             return 1;
         }
     }
@@ -272,14 +312,11 @@ const char *apisec_ratelimit_key(apr_pool_t *p, const char *prefix,
                                  const apisec_ratelimit_spec_t *spec,
                                  const char *client, apr_size_t *klen)
 {
-    /* The rate is part of the key so that a changed limit starts afresh
-     * instead of reading a TAT computed for another interval. The client
-     * value comes last: whatever bytes it holds, it cannot reach into the
-     * fields before it. */
-    const char *k = apr_psprintf(p, "%s|rl|%s|%" APR_UINT64_T_FMT "/%"
-                                 APR_UINT64_T_FMT "|%d|%s", prefix,
-                                 spec->name, spec->limit, spec->period,
-                                 (int)spec->key, client);
+    /* The client value comes last: whatever bytes it holds, it cannot
+     * reach into the fields before it. Its length is not bounded here: both
+     * backends hash long keys, so a long header cannot make a key the store
+     * refuses (which would let it pass as a store failure). */
+    const char *k = apr_pstrcat(p, prefix, ";rl;", spec->id, ";", client, NULL);
 
     *klen = strlen(k);
     return k;
@@ -289,9 +326,9 @@ const char *apisec_ratelimit_key(apr_pool_t *p, const char *prefix,
 
 static apr_uint64_t ceil_secs(apr_interval_time_t us)
 {
-    return us <= 0 ? 0
-                   : (apr_uint64_t)((us + APR_USEC_PER_SEC - 1)
-                                    / APR_USEC_PER_SEC);
+    return us <= 0
+               ? 0
+               : (apr_uint64_t)((us + APR_USEC_PER_SEC - 1) / APR_USEC_PER_SEC);
 }
 
 int apisec_ratelimit_gcra(const apisec_ratelimit_spec_t *spec, int have_tat,
@@ -302,8 +339,16 @@ int apisec_ratelimit_gcra(const apisec_ratelimit_spec_t *spec, int have_tat,
     /* The burst window: LIMIT intervals, PERIOD rounded up to whole T. */
     apr_interval_time_t w = t * (apr_interval_time_t)spec->limit;
     apr_time_t base = have_tat && tat > now ? tat : now;
-    apr_time_t next = base + t * (apr_interval_time_t)(cost ? cost : 1);
+    apr_time_t next;
 
+    /* A TAT further ahead than the burst window is never written from this
+     * clock: it comes from a clock that stepped back, or from a server whose
+     * clock runs ahead. Counting from now + W keeps every answer within one
+     * PERIOD instead of blocking for as long as the clocks disagree. */
+    if (base - now > w) {
+        base = now + w;
+    }
+    next = base + t * (apr_interval_time_t)(cost ? cost : 1);
     memset(res, 0, sizeof(*res));
     res->now = now;
     res->limit = spec->limit;
@@ -368,9 +413,8 @@ typedef struct {
     apisec_ratelimit_result_t *res;
 } gcra_baton_t;
 
-static int gcra_update(void *baton, const unsigned char *old,
-                       apr_size_t oldlen, unsigned char *nv,
-                       apr_size_t *nlen, apr_uint32_t *ttl)
+static int gcra_update(void *baton, const unsigned char *old, apr_size_t oldlen,
+                       unsigned char *nv, apr_size_t *nlen, apr_uint32_t *ttl)
 {
     gcra_baton_t *b = baton;
     apr_time_t tat = 0, next, now = b->now ? b->now : apr_time_now();
@@ -401,9 +445,8 @@ static void contended(const apisec_ratelimit_spec_t *spec,
 
 static apr_status_t check_cas(apisec_store_t *store,
                               const apisec_ratelimit_spec_t *spec,
-                              const void *key, apr_size_t klen,
-                              apr_time_t now, unsigned cost,
-                              apisec_ratelimit_result_t *res)
+                              const void *key, apr_size_t klen, apr_time_t now,
+                              unsigned cost, apisec_ratelimit_result_t *res)
 {
     unsigned char buf[APISEC_STORE_VALUE_MAX], nv[8];
     apr_size_t n = 0;
@@ -508,23 +551,27 @@ void apisec_ratelimit_headers(apr_pool_t *p, apisec_ratelimit_headers_e fmt,
         /* Structured fields (RFC 9651): a list of policy items, each a
          * quoted name with parameters; spec->name holds no '"' or '\'. */
         apr_table_setn(out, "RateLimit-Policy",
-                       apr_psprintf(p, "\"%s\";q=%" APR_UINT64_T_FMT ";w=%"
-                                    APR_UINT64_T_FMT, spec->name,
-                                    res->limit, res->period));
+                       apr_psprintf(p,
+                                    "\"%s\";q=%" APR_UINT64_T_FMT
+                                    ";w=%" APR_UINT64_T_FMT,
+                                    spec->name, res->limit, res->period));
         apr_table_setn(out, "RateLimit",
-                       apr_psprintf(p, "\"%s\";r=%" APR_UINT64_T_FMT ";t=%"
-                                    APR_UINT64_T_FMT, spec->name,
-                                    res->remaining, res->reset));
+                       apr_psprintf(p,
+                                    "\"%s\";r=%" APR_UINT64_T_FMT
+                                    ";t=%" APR_UINT64_T_FMT,
+                                    spec->name, res->remaining, res->reset));
         break;
     case APISEC_RL_HEADERS_DRAFT7:
         apr_table_setn(out, "RateLimit",
-                       apr_psprintf(p, "limit=%" APR_UINT64_T_FMT
+                       apr_psprintf(p,
+                                    "limit=%" APR_UINT64_T_FMT
                                     ", remaining=%" APR_UINT64_T_FMT
-                                    ", reset=%" APR_UINT64_T_FMT, res->limit,
-                                    res->remaining, res->reset));
-        apr_table_setn(out, "RateLimit-Policy",
-                       apr_psprintf(p, "%" APR_UINT64_T_FMT ";w=%"
-                                    APR_UINT64_T_FMT, res->limit, res->period));
+                                    ", reset=%" APR_UINT64_T_FMT,
+                                    res->limit, res->remaining, res->reset));
+        apr_table_setn(
+            out, "RateLimit-Policy",
+            apr_psprintf(p, "%" APR_UINT64_T_FMT ";w=%" APR_UINT64_T_FMT,
+                         res->limit, res->period));
         break;
     case APISEC_RL_HEADERS_DRAFT6:
         apr_table_setn(out, "RateLimit-Limit",
@@ -533,9 +580,10 @@ void apisec_ratelimit_headers(apr_pool_t *p, apisec_ratelimit_headers_e fmt,
                        apr_psprintf(p, "%" APR_UINT64_T_FMT, res->remaining));
         apr_table_setn(out, "RateLimit-Reset",
                        apr_psprintf(p, "%" APR_UINT64_T_FMT, res->reset));
-        apr_table_setn(out, "RateLimit-Policy",
-                       apr_psprintf(p, "%" APR_UINT64_T_FMT ";w=%"
-                                    APR_UINT64_T_FMT, res->limit, res->period));
+        apr_table_setn(
+            out, "RateLimit-Policy",
+            apr_psprintf(p, "%" APR_UINT64_T_FMT ";w=%" APR_UINT64_T_FMT,
+                         res->limit, res->period));
         break;
     case APISEC_RL_HEADERS_OFF:
         break;

@@ -14,7 +14,9 @@
  *   interval that starts when the key's allowance is used up (as under
  *   sustained load), at most ceil(D/T), so at most LIMIT per PERIOD;
  * - state: one 8-byte "theoretical arrival time" (TAT) per key, expiring
- *   once it lies in the past (then the key is fresh again).
+ *   once it lies in the past (then the key is fresh again); a TAT more than
+ *   LIMIT intervals ahead, which only a skewed clock can write, is read as
+ *   now + LIMIT intervals, so no answer exceeds one PERIOD.
  * Result fields, as the RateLimit headers carry them:
  * - remaining: requests the key may send now, right after this one;
  * - reset: seconds until the full LIMIT is available again (0: it is);
@@ -28,7 +30,7 @@
 #include <apr_tables.h>
 
 #define APISEC_RATELIMIT_LIMIT_MAX 1000000000u
-#define APISEC_RATELIMIT_PERIOD_MAX (7u * 86400u)
+#define APISEC_RATELIMIT_PERIOD_MAX ((apr_uint64_t)7 * 86400)
 #define APISEC_RATELIMIT_NAME_MAX 64
 #define APISEC_RATELIMIT_CAS_TRIES 8
 
@@ -44,25 +46,26 @@ typedef enum {
 } apisec_ratelimit_count_e;
 
 typedef struct {
-    apr_uint64_t limit;            /* LIMIT, requests */
-    apr_uint64_t period;           /* PERIOD, seconds */
-    apr_interval_time_t interval;  /* T = ceil(PERIOD/LIMIT), microseconds */
+    apr_uint64_t limit;           /* LIMIT, requests */
+    apr_uint64_t period;          /* PERIOD, seconds */
+    apr_interval_time_t interval; /* T = ceil(PERIOD/LIMIT), microseconds */
     apisec_ratelimit_key_e key;
-    const char *header;            /* key=header:NAME, else NULL */
-    apr_array_header_t *methods;   /* upper-case names; NULL: every method */
+    const char *header;          /* key=header:NAME, else NULL */
+    apr_array_header_t *methods; /* upper-case names; NULL: every method */
     apisec_ratelimit_count_e count;
-    const char *name;              /* name=, or a default from the spec */
+    const char *name; /* name=, or a default from the spec */
+    const char *id;   /* all of the above, for store keys */
 } apisec_ratelimit_spec_t;
 
 typedef struct {
     int allowed;
-    int contended;               /* CAS lost every try: refused, see .c */
+    int contended; /* CAS lost every try: refused, see .c */
     apr_uint64_t limit;
     apr_uint64_t period;
     apr_uint64_t remaining;
-    apr_uint64_t reset;          /* seconds */
-    apr_uint64_t retry_after;    /* seconds, when !allowed */
-    apr_time_t now;              /* the clock the decision used */
+    apr_uint64_t reset;       /* seconds */
+    apr_uint64_t retry_after; /* seconds, when !allowed */
+    apr_time_t now;           /* the clock the decision used */
 } apisec_ratelimit_result_t;
 
 typedef enum {
@@ -87,8 +90,8 @@ int apisec_ratelimit_method_applies(const apisec_ratelimit_spec_t *spec,
                                     const char *method);
 
 /* The store key of one client under one limit: PREFIX (the glue's
- * per-vhost namespace), the limit's name, rate and key type, and the
- * client's value (address, user or header bytes, of any content). */
+ * per-vhost namespace), the limit's id and the client's value (address,
+ * user or header bytes, of any content and length). */
 const char *apisec_ratelimit_key(apr_pool_t *p, const char *prefix,
                                  const apisec_ratelimit_spec_t *spec,
                                  const char *client, apr_size_t *klen);
@@ -99,8 +102,7 @@ const char *apisec_ratelimit_key(apr_pool_t *p, const char *prefix,
  * *NEW_TAT must be stored, 0 when the state stays as it is. */
 int apisec_ratelimit_gcra(const apisec_ratelimit_spec_t *spec, int have_tat,
                           apr_time_t tat, apr_time_t now, unsigned cost,
-                          apr_time_t *new_tat,
-                          apisec_ratelimit_result_t *res);
+                          apr_time_t *new_tat, apisec_ratelimit_result_t *res);
 
 /* Decides one request of KEY at NOW over the store: under the backend's
  * lock when it has one (shm), else by get + compare-and-swap, at most

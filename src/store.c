@@ -6,11 +6,11 @@ int apisec_store_failed(apr_status_t rv)
            && rv != APISEC_STORE_EXISTS;
 }
 
-/* Sizes are checked here once, so no backend sees a key it cannot hold and
- * a caller bug shows as APR_EINVAL rather than as an outage. */
+/* Checked here once, so that a caller bug shows as APR_EINVAL rather than
+ * as an outage. */
 static int key_ok(const void *key, apr_size_t klen)
 {
-    return key != NULL && klen > 0 && klen <= APISEC_STORE_KEY_MAX;
+    return key != NULL && klen > 0; /* no upper bound: backends hash */
 }
 
 static apr_status_t count(apisec_store_t *s, apr_status_t rv)
@@ -31,8 +31,8 @@ apr_status_t apisec_store_incr(apisec_store_t *s, const void *key,
     if (!key_ok(key, klen) || value == NULL) {
         return APR_EINVAL;
     }
-    return count(s, s->ops->incr(s->handle, key, klen, delta, initial, ttl,
-                                 value));
+    return count(
+        s, s->ops->incr(s->handle, key, klen, delta, initial, ttl, value));
 }
 
 apr_status_t apisec_store_get(apisec_store_t *s, const void *key,
@@ -46,8 +46,8 @@ apr_status_t apisec_store_get(apisec_store_t *s, const void *key,
 }
 
 apr_status_t apisec_store_set(apisec_store_t *s, const void *key,
-                              apr_size_t klen, const void *val,
-                              apr_size_t vlen, apr_uint32_t ttl)
+                              apr_size_t klen, const void *val, apr_size_t vlen,
+                              apr_uint32_t ttl)
 {
     if (!key_ok(key, klen) || (val == NULL && vlen > 0)
         || vlen > APISEC_STORE_VALUE_MAX) {
@@ -57,9 +57,8 @@ apr_status_t apisec_store_set(apisec_store_t *s, const void *key,
 }
 
 apr_status_t apisec_store_cas(apisec_store_t *s, const void *key,
-                              apr_size_t klen, const void *val,
-                              apr_size_t vlen, apr_uint32_t ttl,
-                              apr_uint64_t cas)
+                              apr_size_t klen, const void *val, apr_size_t vlen,
+                              apr_uint32_t ttl, apr_uint64_t cas)
 {
     if (!key_ok(key, klen) || (val == NULL && vlen > 0)
         || vlen > APISEC_STORE_VALUE_MAX) {
@@ -91,8 +90,7 @@ apr_status_t apisec_store_update(apisec_store_t *s, const void *key,
 }
 
 int apisec_store_log_due(apisec_store_logpace_t *pace, apr_time_t now,
-                         apr_interval_time_t interval,
-                         apr_uint64_t *suppressed)
+                         apr_interval_time_t interval, apr_uint64_t *suppressed)
 {
     /* A clock that went backwards (now < last) logs again rather than
      * staying silent until the clock catches up. */

@@ -3,8 +3,9 @@
  * state, revocations and refresh-token families live here.
  *
  * What it promises:
- * - keys are byte strings of 1..APISEC_STORE_KEY_MAX bytes, namespaced by
- *   the caller (the glue prefixes each virtual host); values are byte
+ * - keys are byte strings of any length from 1 byte, namespaced by the
+ *   caller (the glue prefixes each virtual host): both backends hash long
+ *   keys, so no client-chosen part can make a key invalid; values are byte
  *   strings of 0..APISEC_STORE_VALUE_MAX bytes;
  * - an operation answers APR_SUCCESS, APISEC_STORE_NOTFOUND (no live entry),
  *   APISEC_STORE_EXISTS (compare-and-swap lost, or add of a present key), or
@@ -21,7 +22,6 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
-#define APISEC_STORE_KEY_MAX 512
 #define APISEC_STORE_VALUE_MAX 32
 
 #define APISEC_STORE_NOTFOUND APR_NOTFOUND
@@ -87,12 +87,11 @@ apr_status_t apisec_store_get(apisec_store_t *s, const void *key,
                               apr_size_t klen, unsigned char *val,
                               apr_size_t *vlen, apr_uint64_t *cas);
 apr_status_t apisec_store_set(apisec_store_t *s, const void *key,
-                              apr_size_t klen, const void *val,
-                              apr_size_t vlen, apr_uint32_t ttl);
+                              apr_size_t klen, const void *val, apr_size_t vlen,
+                              apr_uint32_t ttl);
 apr_status_t apisec_store_cas(apisec_store_t *s, const void *key,
-                              apr_size_t klen, const void *val,
-                              apr_size_t vlen, apr_uint32_t ttl,
-                              apr_uint64_t cas);
+                              apr_size_t klen, const void *val, apr_size_t vlen,
+                              apr_uint32_t ttl, apr_uint64_t cas);
 apr_status_t apisec_store_delete(apisec_store_t *s, const void *key,
                                  apr_size_t klen);
 /* APR_ENOTIMPL when the backend has no update operation. */

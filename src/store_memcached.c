@@ -1,14 +1,23 @@
-/* memcached behind the store interface. libmemcached 1.1 (Debian 12's
- * libmemcached-awesome 1.1.4) handles a failed server so:
- * - every failed operation (refused, timed out) puts the server "in
- *   timeout" for RETRY_TIMEOUT seconds and counts one failure;
- * - at its next use after SERVER_FAILURE_LIMIT failures, with
- *   REMOVE_FAILED_SERVERS on, the server is ejected: the ketama ring is
- *   rebuilt without it and that one operation answers SERVER_MARKED_DEAD
- *   at once; after DEAD_TIMEOUT seconds it is put back and tried once.
- * With a failure limit of 1 a dead server costs each pooled connection one
- * failed operation (at most one timeout) per retry period; every other
- * request goes to the surviving servers or fails at once. */
+/* memcached behind the store interface.
+ *
+ * libmemcached 1.1 (Debian 12's libmemcached-awesome 1.1.4) takes a server
+ * out only after a failed *connect*: with REMOVE_FAILED_SERVERS and a
+ * SERVER_FAILURE_LIMIT of 1, a refused connection puts the server in
+ * timeout, its next use ejects it from the ketama ring, and RETRY_TIMEOUT /
+ * DEAD_TIMEOUT seconds later it is tried again. A server that accepts
+ * connections and never answers is never taken out that way: for TCP an
+ * I/O timeout only closes the socket, so every request would wait the whole
+ * timeout again. Hence a small layer of our own, per process:
+ * - before an operation, the server the key maps to is noted;
+ * - when the operation fails for a server reason (timeout, I/O, refused),
+ *   that server is marked down until now + retry, and a generation counter
+ *   moves on;
+ * - a pooled connection whose generation is old gets its server list
+ *   rebuilt from the servers that are up (ketama moves only the keys of the
+ *   servers that left), once per change, not per request;
+ * - with no server up an operation fails at once, without a connection.
+ * So a dead or silent server costs each process one failed operation, at
+ * most one timeout, per retry period. */
 #include "store_memcached.h"
 
 #include <apr_atomic.h>
@@ -23,11 +32,32 @@
 #define TTL_MAX (30u * 86400u)
 
 typedef struct {
+    apr_uint32_t generation; /* of the server list this connection has */
+    int live;                /* servers in it */
+} conn_state_t;
+
+typedef struct {
     memcached_st *master;
     memcached_pool_st *pool;
     struct timespec wait;
     volatile void *last_error; /* const char *, set by any thread */
+    int nservers;
+    apisec_store_memcached_server_t *servers;
+    volatile apr_uint64_t *down_until; /* apr_time_t per server, 0: up */
+    volatile apr_uint32_t generation;
+    conn_state_t *conns; /* one per pooled connection, handed out once */
+    volatile apr_uint32_t nconns;
+    apr_uint32_t pool_max;
+    apr_interval_time_t retry;
 } mc_store_t;
+
+/* One operation's connection and the server its key maps to. */
+typedef struct {
+    memcached_st *mc;
+    int server; /* index in servers, -1: unknown */
+    char key[KEY_PLAIN_MAX + 1];
+    apr_size_t klen;
+} op_t;
 
 /* ---- keys ---- */
 
@@ -49,9 +79,8 @@ apr_size_t apisec_store_memcached_key(const void *key, apr_size_t klen,
         buf[klen] = '\0';
         return klen;
     }
-    /* EVP_Digest fails only on allocation failure; an all-zero digest
-     * then would merge keys, so a failure is left to the caller as an
-     * empty key, which every operation refuses. */
+    /* EVP_Digest fails only when memory runs out; the empty key returned
+     * then is refused by every operation rather than merged with others. */
     if (!EVP_Digest(key, klen, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
         buf[0] = '\0';
         return 0;
@@ -65,46 +94,175 @@ apr_size_t apisec_store_memcached_key(const void *key, apr_size_t klen,
     return 65;
 }
 
-/* ---- results ---- */
+/* ---- server health ---- */
 
-static apr_status_t fail(mc_store_t *m, memcached_st *mc, memcached_return_t rc)
+static void note_error(mc_store_t *m, const char *msg)
 {
-    apr_atomic_xchgptr(&m->last_error, (void *)memcached_strerror(mc, rc));
-    return rc == MEMCACHED_TIMEOUT ? APR_TIMEUP : APR_EGENERAL;
+    apr_atomic_xchgptr(&m->last_error, (void *)msg);
 }
 
-static apr_status_t status(mc_store_t *m, memcached_st *mc,
-                           memcached_return_t rc)
+/* Servers whose time is up come back, and connections learn of it. */
+static void revive(mc_store_t *m, apr_time_t now)
 {
+    int i;
+
+    for (i = 0; i < m->nservers; ++i) {
+        apr_uint64_t d = apr_atomic_read64(&m->down_until[i]);
+        if (d != 0 && (apr_time_t)d <= now
+            && apr_atomic_cas64(&m->down_until[i], 0, d) == d) {
+            apr_atomic_inc32(&m->generation);
+        }
+    }
+}
+
+static void mark_down(mc_store_t *m, int server, apr_time_t now)
+{
+    if (server >= 0
+        && apr_atomic_cas64(&m->down_until[server],
+                            (apr_uint64_t)(now + m->retry), 0)
+               == 0) {
+        apr_atomic_inc32(&m->generation);
+    }
+}
+
+/* Failures that say something about the server rather than the request.
+ * Not UNKNOWN_READ_FAILURE: libmemcached also reports a server's error
+ * answer so (incr of a non-number), and a server that answers is up. */
+static int server_fault(memcached_return_t rc)
+{
+    switch (rc) {
+    case MEMCACHED_TIMEOUT:
+    case MEMCACHED_CONNECTION_FAILURE:
+    case MEMCACHED_WRITE_FAILURE:
+    case MEMCACHED_READ_FAILURE:
+    case MEMCACHED_SOME_ERRORS: /* mget of our one key: its server failed */
+    case MEMCACHED_ERRNO:
+    case MEMCACHED_SERVER_MARKED_DEAD:
+    case MEMCACHED_SERVER_TEMPORARILY_DISABLED:
+    case MEMCACHED_HOST_LOOKUP_FAILURE:
+    case MEMCACHED_CONNECTION_SOCKET_CREATE_FAILURE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static conn_state_t *conn_state(mc_store_t *m, memcached_st *mc)
+{
+    conn_state_t *cs = memcached_get_user_data(mc);
+    apr_uint32_t i;
+
+    if (cs == NULL) {
+        /* The pool never holds more than pool_max connections. */
+        i = apr_atomic_inc32(&m->nconns);
+        if (i >= m->pool_max) {
+            return NULL;
+        }
+        cs = &m->conns[i];
+        memcached_set_user_data(mc, cs);
+    }
+    return cs;
+}
+
+/* Gives the connection the servers that are up now. The generation is read
+ * first: a change after it moves it on again and is seen next time. */
+static void refresh(mc_store_t *m, memcached_st *mc, conn_state_t *cs,
+                    apr_time_t now)
+{
+    apr_uint32_t gen = apr_atomic_read32(&m->generation);
+    int i;
+
+    if (cs->generation == gen) {
+        return;
+    }
+    memcached_servers_reset(mc);
+    cs->live = 0;
+    for (i = 0; i < m->nservers; ++i) {
+        apr_time_t d = (apr_time_t)apr_atomic_read64(&m->down_until[i]);
+        if ((d == 0 || d <= now)
+            && memcached_server_add(mc, m->servers[i].host, m->servers[i].port)
+                   == MEMCACHED_SUCCESS) {
+            ++cs->live;
+        }
+    }
+    cs->generation = gen;
+}
+
+static int server_of(mc_store_t *m, memcached_st *mc, const char *k,
+                     apr_size_t kn)
+{
+    memcached_return_t rc;
+    const memcached_instance_st *in = memcached_server_by_key(mc, k, kn, &rc);
+    int i;
+
+    for (i = 0; in != NULL && i < m->nservers; ++i) {
+        if (memcached_server_port(in) == m->servers[i].port
+            && strcmp(memcached_server_name(in), m->servers[i].host) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* ---- one operation ---- */
+
+static apr_status_t begin(mc_store_t *m, const void *key, apr_size_t klen,
+                          op_t *op)
+{
+    memcached_return_t rc = MEMCACHED_SUCCESS;
+    apr_time_t now = apr_time_now();
+    conn_state_t *cs;
+
+    op->klen = apisec_store_memcached_key(key, klen, op->key);
+    if (op->klen == 0) {
+        return APR_ENOMEM;
+    }
+    op->mc = memcached_pool_fetch(m->pool, &m->wait, &rc);
+    if (op->mc == NULL) {
+        note_error(m, "no free memcached connection in this process");
+        return APR_EAGAIN;
+    }
+    revive(m, now);
+    if ((cs = conn_state(m, op->mc)) == NULL) {
+        memcached_pool_release(m->pool, op->mc);
+        return APR_ENOMEM;
+    }
+    refresh(m, op->mc, cs, now);
+    if (cs->live == 0) {
+        memcached_pool_release(m->pool, op->mc);
+        note_error(m, "every memcached server is down, retried later");
+        return APR_ECONNREFUSED;
+    }
+    op->server = server_of(m, op->mc, op->key, op->klen);
+    return APR_SUCCESS;
+}
+
+static apr_status_t end(mc_store_t *m, op_t *op, memcached_return_t rc)
+{
+    apr_status_t rv;
+
     switch (rc) {
     case MEMCACHED_SUCCESS:
     case MEMCACHED_STORED:
     case MEMCACHED_DELETED:
-        return APR_SUCCESS;
+        rv = APR_SUCCESS;
+        break;
     case MEMCACHED_NOTFOUND:
-        return APISEC_STORE_NOTFOUND;
+    case MEMCACHED_END:
+        rv = APISEC_STORE_NOTFOUND;
+        break;
     case MEMCACHED_DATA_EXISTS:
     case MEMCACHED_NOTSTORED:
-        return APISEC_STORE_EXISTS;
+        rv = APISEC_STORE_EXISTS;
+        break;
     default:
-        return fail(m, mc, rc);
+        note_error(m, memcached_strerror(op->mc, rc));
+        if (server_fault(rc)) {
+            mark_down(m, op->server, apr_time_now());
+        }
+        rv = rc == MEMCACHED_TIMEOUT ? APR_TIMEUP : APR_EGENERAL;
     }
-}
-
-static memcached_st *pop(mc_store_t *m, apr_status_t *rv)
-{
-    memcached_return_t rc = MEMCACHED_SUCCESS;
-    memcached_st *mc = memcached_pool_fetch(m->pool, &m->wait, &rc);
-
-    if (mc == NULL) {
-        *rv = fail(m, NULL, rc == MEMCACHED_SUCCESS ? MEMCACHED_FAILURE : rc);
-    }
-    return mc;
-}
-
-static apr_status_t push(mc_store_t *m, memcached_st *mc, apr_status_t rv)
-{
-    memcached_pool_release(m->pool, mc);
+    memcached_pool_release(m->pool, op->mc);
     return rv;
 }
 
@@ -120,45 +278,43 @@ static apr_status_t mc_incr(void *h, const void *key, apr_size_t klen,
                             apr_uint32_t ttl, apr_uint64_t *value)
 {
     mc_store_t *m = h;
-    char k[KEY_PLAIN_MAX + 1];
-    apr_size_t kn = apisec_store_memcached_key(key, klen, k);
-    apr_status_t rv = APR_SUCCESS;
-    memcached_st *mc;
+    op_t op;
     uint64_t v = 0;
+    memcached_return_t rc;
+    apr_status_t rv = begin(m, key, klen, &op);
 
-    if (kn == 0 || (mc = pop(m, &rv)) == NULL) {
-        return kn == 0 ? APR_ENOMEM : rv;
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
-    rv = status(m, mc, memcached_increment_with_initial(
-                           mc, k, kn, delta, initial, ttl_of(ttl), &v));
+    rc = memcached_increment_with_initial(op.mc, op.key, op.klen, delta,
+                                          initial, ttl_of(ttl), &v);
     *value = v;
-    return push(m, mc, rv);
+    return end(m, &op, rc);
 }
 
-static apr_status_t fetch_one(mc_store_t *m, memcached_st *mc, const char *k,
-                              apr_size_t kn, unsigned char *val,
-                              apr_size_t *vlen, apr_uint64_t *cas)
+/* A too long value was not written by this module: reported as
+ * MEMCACHED_E2BIG, which end() turns into a failure. */
+static memcached_return_t fetch_one(op_t *op, unsigned char *val,
+                                    apr_size_t *vlen, apr_uint64_t *cas)
 {
     memcached_result_st res, *r;
     memcached_return_t rc;
-    apr_status_t rv;
-    const char *keys[1] = {k};
-    size_t lens[1] = {kn};
+    const char *keys[1] = {op->key};
+    size_t lens[1] = {op->klen};
 
-    rc = memcached_mget(mc, keys, lens, 1);
+    rc = memcached_mget(op->mc, keys, lens, 1);
     if (rc != MEMCACHED_SUCCESS) {
-        return status(m, mc, rc);
+        return rc;
     }
-    if (memcached_result_create(mc, &res) == NULL) {
-        return APR_ENOMEM;
+    if (memcached_result_create(op->mc, &res) == NULL) {
+        return MEMCACHED_MEMORY_ALLOCATION_FAILURE;
     }
-    r = memcached_fetch_result(mc, &res, &rc);
+    r = memcached_fetch_result(op->mc, &res, &rc);
     if (r == NULL) {
-        rv = rc == MEMCACHED_END || rc == MEMCACHED_NOTFOUND
-                 ? APISEC_STORE_NOTFOUND : status(m, mc, rc);
+        rc = rc == MEMCACHED_SUCCESS ? MEMCACHED_NOTFOUND : rc;
     }
     else if (memcached_result_length(r) > APISEC_STORE_VALUE_MAX) {
-        rv = APR_EINVAL; /* not a value this module wrote */
+        rc = MEMCACHED_E2BIG;
     }
     else {
         *vlen = memcached_result_length(r);
@@ -166,14 +322,16 @@ static apr_status_t fetch_one(mc_store_t *m, memcached_st *mc, const char *k,
         if (cas != NULL) {
             *cas = memcached_result_cas(r);
         }
-        rv = APR_SUCCESS;
-        /* Read up to the end of the answer so the connection goes back
-         * to the pool clean. */
-        while (memcached_fetch_result(mc, &res, &rc) != NULL) {
+        rc = MEMCACHED_SUCCESS;
+    }
+    if (r != NULL) {
+        memcached_return_t drc;
+        /* Read to the end of the answer: the connection goes back clean. */
+        while (memcached_fetch_result(op->mc, &res, &drc) != NULL) {
         }
     }
     memcached_result_free(&res);
-    return rv;
+    return rc;
 }
 
 static apr_status_t mc_get(void *h, const void *key, apr_size_t klen,
@@ -181,31 +339,28 @@ static apr_status_t mc_get(void *h, const void *key, apr_size_t klen,
                            apr_uint64_t *cas)
 {
     mc_store_t *m = h;
-    char k[KEY_PLAIN_MAX + 1];
-    apr_size_t kn = apisec_store_memcached_key(key, klen, k);
-    apr_status_t rv = APR_SUCCESS;
-    memcached_st *mc;
+    op_t op;
+    apr_status_t rv = begin(m, key, klen, &op);
 
-    if (kn == 0 || (mc = pop(m, &rv)) == NULL) {
-        return kn == 0 ? APR_ENOMEM : rv;
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
-    return push(m, mc, fetch_one(m, mc, k, kn, val, vlen, cas));
+    return end(m, &op, fetch_one(&op, val, vlen, cas));
 }
 
 static apr_status_t mc_set(void *h, const void *key, apr_size_t klen,
                            const void *val, apr_size_t vlen, apr_uint32_t ttl)
 {
     mc_store_t *m = h;
-    char k[KEY_PLAIN_MAX + 1];
-    apr_size_t kn = apisec_store_memcached_key(key, klen, k);
-    apr_status_t rv = APR_SUCCESS;
-    memcached_st *mc;
+    op_t op;
+    apr_status_t rv = begin(m, key, klen, &op);
 
-    if (kn == 0 || (mc = pop(m, &rv)) == NULL) {
-        return kn == 0 ? APR_ENOMEM : rv;
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
-    rv = status(m, mc, memcached_set(mc, k, kn, val, vlen, ttl_of(ttl), 0));
-    return push(m, mc, rv);
+    return end(
+        m, &op,
+        memcached_set(op.mc, op.key, op.klen, val, vlen, ttl_of(ttl), 0));
 }
 
 static apr_status_t mc_cas(void *h, const void *key, apr_size_t klen,
@@ -213,42 +368,38 @@ static apr_status_t mc_cas(void *h, const void *key, apr_size_t klen,
                            apr_uint64_t cas)
 {
     mc_store_t *m = h;
-    char k[KEY_PLAIN_MAX + 1];
-    apr_size_t kn = apisec_store_memcached_key(key, klen, k);
-    apr_status_t rv = APR_SUCCESS;
-    memcached_st *mc;
-    memcached_return_t rc;
+    op_t op;
+    apr_status_t rv = begin(m, key, klen, &op);
 
-    if (kn == 0 || (mc = pop(m, &rv)) == NULL) {
-        return kn == 0 ? APR_ENOMEM : rv;
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
-    rc = cas == 0 ? memcached_add(mc, k, kn, val, vlen, ttl_of(ttl), 0)
-                  : memcached_cas(mc, k, kn, val, vlen, ttl_of(ttl), 0, cas);
-    return push(m, mc, status(m, mc, rc));
+    return end(m, &op,
+               cas == 0 ? memcached_add(op.mc, op.key, op.klen, val, vlen,
+                                        ttl_of(ttl), 0)
+                        : memcached_cas(op.mc, op.key, op.klen, val, vlen,
+                                        ttl_of(ttl), 0, cas));
 }
 
 static apr_status_t mc_del(void *h, const void *key, apr_size_t klen)
 {
     mc_store_t *m = h;
-    char k[KEY_PLAIN_MAX + 1];
-    apr_size_t kn = apisec_store_memcached_key(key, klen, k);
-    apr_status_t rv = APR_SUCCESS;
-    memcached_st *mc;
+    op_t op;
+    apr_status_t rv = begin(m, key, klen, &op);
 
-    if (kn == 0 || (mc = pop(m, &rv)) == NULL) {
-        return kn == 0 ? APR_ENOMEM : rv;
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
-    return push(m, mc, status(m, mc, memcached_delete(mc, k, kn, 0)));
+    return end(m, &op, memcached_delete(op.mc, op.key, op.klen, 0));
 }
 
-static const apisec_store_ops_t mc_ops = {
-    "memcached", mc_incr, mc_get, mc_set, mc_cas, mc_del, NULL
-};
+static const apisec_store_ops_t mc_ops = {"memcached", mc_incr, mc_get, mc_set,
+                                          mc_cas,      mc_del,  NULL};
 
 const char *apisec_store_memcached_error(apisec_store_t *store)
 {
-    return apr_atomic_casptr(&((mc_store_t *)store->handle)->last_error,
-                             NULL, NULL);
+    return apr_atomic_casptr(&((mc_store_t *)store->handle)->last_error, NULL,
+                             NULL);
 }
 
 /* ---- setup ---- */
@@ -275,7 +426,9 @@ static int behave(memcached_st *mc, memcached_behavior_t b, uint64_t v)
 
 static int configure(memcached_st *mc, const apisec_store_memcached_conf_t *c)
 {
-    unsigned t = c->timeout_ms ? c->timeout_ms : APISEC_STORE_MEMCACHED_TIMEOUT_MS;
+    unsigned t =
+        c->timeout_ms ? c->timeout_ms : APISEC_STORE_MEMCACHED_TIMEOUT_MS;
+    unsigned r = c->retry_s ? c->retry_s : APISEC_STORE_MEMCACHED_RETRY_S;
 
     /* NO_BLOCK makes connect() non-blocking, so CONNECT_TIMEOUT applies;
      * SND/RCV_TIMEOUT (microseconds) bound the socket calls as well. */
@@ -291,13 +444,14 @@ static int configure(memcached_st *mc, const apisec_store_memcached_conf_t *c)
            && behave(mc, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, (uint64_t)t * 1000)
            && behave(mc, MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 1)
            && behave(mc, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 1)
-           && behave(mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, c->retry_s)
-           && behave(mc, MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, c->retry_s);
+           && behave(mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, r)
+           && behave(mc, MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, r);
 }
 
-apr_status_t apisec_store_memcached_create(
-    apr_pool_t *p, const apisec_store_memcached_conf_t *conf,
-    apisec_store_t **store)
+apr_status_t
+apisec_store_memcached_create(apr_pool_t *p,
+                              const apisec_store_memcached_conf_t *conf,
+                              apisec_store_t **store)
 {
     mc_store_t *m = apr_pcalloc(p, sizeof(*m));
     apisec_store_t *s;
@@ -306,6 +460,16 @@ apr_status_t apisec_store_memcached_create(
     if (conf->servers == NULL || conf->servers->nelts == 0) {
         return APR_EINVAL;
     }
+    m->nservers = conf->servers->nelts;
+    m->servers = apr_pmemdup(p, conf->servers->elts,
+                             sizeof(*m->servers) * (apr_size_t)m->nservers);
+    m->down_until =
+        apr_pcalloc(p, sizeof(*m->down_until) * (apr_size_t)m->nservers);
+    m->pool_max = conf->pool_max ? conf->pool_max : 1;
+    m->conns = apr_pcalloc(p, sizeof(*m->conns) * m->pool_max);
+    m->generation = 1; /* connections start at 0: refreshed on first use */
+    m->retry = apr_time_from_sec(
+        conf->retry_s ? conf->retry_s : APISEC_STORE_MEMCACHED_RETRY_S);
     apr_pool_cleanup_register(p, m, mc_cleanup, apr_pool_cleanup_null);
     if ((m->master = memcached_create(NULL)) == NULL) {
         return APR_ENOMEM;
@@ -321,8 +485,7 @@ apr_status_t apisec_store_memcached_create(
     if (!configure(m->master, conf)) {
         return APR_EINVAL;
     }
-    m->pool = memcached_pool_create(m->master, 1,
-                                    conf->pool_max ? conf->pool_max : 1);
+    m->pool = memcached_pool_create(m->master, 1, m->pool_max);
     if (m->pool == NULL) {
         return APR_ENOMEM;
     }
@@ -352,7 +515,8 @@ static const char *parse_server(apr_pool_t *p, const char *arg,
         if (host_end == NULL || host_end == arg + 1) {
             return "an IPv6 server must be written [ADDRESS]:PORT";
         }
-        srv->host = apr_pstrmemdup(p, arg + 1, (apr_size_t)(host_end - arg - 1));
+        srv->host =
+            apr_pstrmemdup(p, arg + 1, (apr_size_t)(host_end - arg - 1));
         colon = host_end[1] == ':' ? host_end + 1 : NULL;
         if (host_end[1] != '\0' && colon == NULL) {
             return "an IPv6 server must be written [ADDRESS]:PORT";
@@ -411,8 +575,7 @@ const char *apisec_store_memcached_parse(apr_pool_t *p, int argc,
             return apr_psprintf(p, "unknown option '%s': expected timeout=MS",
                                 argv[i]);
         }
-        err = parse_server(p, argv[i],
-                           apr_array_push(c->servers));
+        err = parse_server(p, argv[i], apr_array_push(c->servers));
         if (err != NULL) {
             return apr_psprintf(p, "%s ('%s')", err, argv[i]);
         }
@@ -424,8 +587,9 @@ const char *apisec_store_memcached_parse(apr_pool_t *p, int argc,
     return NULL;
 }
 
-const char *apisec_store_memcached_resolve(
-    apr_pool_t *p, const apisec_store_memcached_conf_t *conf)
+const char *
+apisec_store_memcached_resolve(apr_pool_t *p,
+                               const apisec_store_memcached_conf_t *conf)
 {
     apr_sockaddr_t *sa;
     int i;

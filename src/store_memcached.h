@@ -9,8 +9,11 @@
  * - binary protocol, consistent hashing (ketama): with N servers a key
  *   lives on one of them, and when one leaves only its keys move;
  * - no operation waits longer than `timeout` for a server (connect and each
- *   poll are bounded by it); a server that fails is ejected from the ring
- *   at its next use and retried after `retry` seconds, not on every request;
+ *   poll are bounded by it); a server that fails (refuses, times out, or
+ *   accepts and never answers) is taken out of the ring of this process and
+ *   tried again after `retry` seconds, not on every request: each process
+ *   pays one failed operation per retry period, and while every server is
+ *   out, operations fail at once;
  * - keys of printable ASCII without spaces, up to 200 bytes and not starting
  *   with '#', are sent as they are (readable in memcached's tools); any
  *   other key is sent as '#' and the hex SHA-256 of its bytes, so long and
@@ -52,14 +55,16 @@ const char *apisec_store_memcached_parse(apr_pool_t *p, int argc,
 
 /* Resolves every host, so that a misspelt name fails at startup. Returns
  * NULL or a message naming the host. */
-const char *apisec_store_memcached_resolve(
-    apr_pool_t *p, const apisec_store_memcached_conf_t *conf);
+const char *
+apisec_store_memcached_resolve(apr_pool_t *p,
+                               const apisec_store_memcached_conf_t *conf);
 
 /* Builds the per-process pool; P's cleanup closes it. Connects lazily:
  * servers that are down now are not an error here. */
-apr_status_t apisec_store_memcached_create(
-    apr_pool_t *p, const apisec_store_memcached_conf_t *conf,
-    apisec_store_t **store);
+apr_status_t
+apisec_store_memcached_create(apr_pool_t *p,
+                              const apisec_store_memcached_conf_t *conf,
+                              apisec_store_t **store);
 
 /* libmemcached's text for the last failure in this process (a fixed
  * string of the library, never data), or NULL. For the glue's log line. */

@@ -72,10 +72,20 @@ static void store64(unsigned char *p, apr_uint64_t v)
 static void sipround(apr_uint64_t v[4], int n)
 {
     for (; n > 0; --n) {
-        v[0] += v[1]; v[1] = ROTL(v[1], 13); v[1] ^= v[0]; v[0] = ROTL(v[0], 32);
-        v[2] += v[3]; v[3] = ROTL(v[3], 16); v[3] ^= v[2];
-        v[0] += v[3]; v[3] = ROTL(v[3], 21); v[3] ^= v[0];
-        v[2] += v[1]; v[1] = ROTL(v[1], 17); v[1] ^= v[2]; v[2] = ROTL(v[2], 32);
+        v[0] += v[1];
+        v[1] = ROTL(v[1], 13);
+        v[1] ^= v[0];
+        v[0] = ROTL(v[0], 32);
+        v[2] += v[3];
+        v[3] = ROTL(v[3], 16);
+        v[3] ^= v[2];
+        v[0] += v[3];
+        v[3] = ROTL(v[3], 21);
+        v[3] ^= v[0];
+        v[2] += v[1];
+        v[1] = ROTL(v[1], 17);
+        v[1] ^= v[2];
+        v[2] = ROTL(v[2], 32);
     }
 }
 
@@ -128,8 +138,7 @@ static int live(const shm_slot_t *s, apr_time_t now)
     return s->cas != 0 && (s->expires == 0 || s->expires > now);
 }
 
-static shm_slot_t *window_slot(shm_store_t *st, const apr_uint64_t h[2],
-                               int i)
+static shm_slot_t *window_slot(shm_store_t *st, const apr_uint64_t h[2], int i)
 {
     return &st->slots[(h[0] + (apr_uint64_t)i) % st->hdr->nslots];
 }
@@ -290,8 +299,7 @@ static apr_status_t shm_get(void *h, const void *key, apr_size_t klen,
 }
 
 static apr_status_t shm_set(void *h, const void *key, apr_size_t klen,
-                            const void *val, apr_size_t vlen,
-                            apr_uint32_t ttl)
+                            const void *val, apr_size_t vlen, apr_uint32_t ttl)
 {
     shm_store_t *st = h;
     apr_time_t now = st->clock();
@@ -312,8 +320,8 @@ static apr_status_t shm_set(void *h, const void *key, apr_size_t klen,
 }
 
 static apr_status_t shm_cas(void *h, const void *key, apr_size_t klen,
-                            const void *val, apr_size_t vlen,
-                            apr_uint32_t ttl, apr_uint64_t cas)
+                            const void *val, apr_size_t vlen, apr_uint32_t ttl,
+                            apr_uint64_t cas)
 {
     shm_store_t *st = h;
     apr_time_t now = st->clock();
@@ -392,8 +400,7 @@ static apr_status_t shm_update(void *h, const void *key, apr_size_t klen,
 }
 
 static const apisec_store_ops_t shm_ops = {
-    "shm", shm_incr, shm_get, shm_set, shm_cas, shm_del, shm_update
-};
+    "shm", shm_incr, shm_get, shm_set, shm_cas, shm_del, shm_update};
 
 /* ---- segment ---- */
 
@@ -413,8 +420,7 @@ static apr_status_t init_table(shm_header_t *hdr, apr_size_t size)
     return APR_SUCCESS;
 }
 
-apr_status_t apisec_store_shm_attach(apr_pool_t *p, void *base,
-                                     apr_size_t size,
+apr_status_t apisec_store_shm_attach(apr_pool_t *p, void *base, apr_size_t size,
                                      apr_global_mutex_t *mutex, int *fresh,
                                      apisec_store_t **store)
 {
@@ -496,10 +502,17 @@ const char *apisec_store_shm_parse_size(const char *arg, apr_size_t *size)
         }
     }
     switch (apr_toupper(*s)) {
-    case '\0': break;
-    case 'K': mult = 1024; break;
-    case 'M': mult = 1024 * 1024; break;
-    case 'G': mult = 1024 * 1024 * 1024; break;
+    case '\0':
+        break;
+    case 'K':
+        mult = 1024;
+        break;
+    case 'M':
+        mult = (apr_uint64_t)1024 * 1024;
+        break;
+    case 'G':
+        mult = (apr_uint64_t)1024 * 1024 * 1024;
+        break;
     default:
         return "the size must be a number of bytes, optionally with K, M or G";
     }

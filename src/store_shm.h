@@ -28,8 +28,8 @@
 #include <apr_global_mutex.h>
 
 #define APISEC_STORE_SHM_PROBE 8
-#define APISEC_STORE_SHM_DEFAULT_SIZE (1024 * 1024)
-#define APISEC_STORE_SHM_MIN_SIZE (16 * 1024)
+#define APISEC_STORE_SHM_DEFAULT_SIZE ((apr_size_t)1024 * 1024)
+#define APISEC_STORE_SHM_MIN_SIZE ((apr_size_t)16 * 1024)
 #define APISEC_STORE_SHM_MAX_SIZE ((apr_size_t)1024 * 1024 * 1024)
 
 /* Uses the SIZE bytes at BASE (an apr_shm segment the caller created and
@@ -38,8 +38,7 @@
  * be NULL) says which happened. MUTEX is the caller's global mutex, created
  * with the segment; children call apr_global_mutex_child_init on it as
  * usual. The store is allocated from P. */
-apr_status_t apisec_store_shm_attach(apr_pool_t *p, void *base,
-                                     apr_size_t size,
+apr_status_t apisec_store_shm_attach(apr_pool_t *p, void *base, apr_size_t size,
                                      apr_global_mutex_t *mutex, int *fresh,
                                      apisec_store_t **store);
 

@@ -55,6 +55,7 @@ static void spec_holds(const apisec_ratelimit_spec_t *s)
     check((apr_uint64_t)s->interval * s->limit < p_us + s->limit);
     check(s->key != APISEC_RL_KEY_HEADER || (s->header && *s->header));
     check(s->name && *s->name && strlen(s->name) <= 80);
+    check(s->id && strncmp(s->id, s->name, strlen(s->name)) == 0);
     for (c = s->name; *c; ++c) {
         check(*c != '"' && *c != '\\' && *c > 0x20 && *c < 0x7f);
     }

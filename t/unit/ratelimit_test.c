@@ -389,8 +389,25 @@ static void test_key(void)
     apr_size_t n;
     const char *k = apisec_ratelimit_key(pool, "vh1", s, "10.0.0.1", &n);
 
-    tap_is_str(k, "vh1|rl|api|100/60|0|10.0.0.1", "store key layout");
+    apisec_ratelimit_spec_t *get = spec_of("100/1m name=api methods=GET");
+    apisec_ratelimit_spec_t *hdr = spec_of("100/1m key=header:X-A");
+    apisec_ratelimit_spec_t *hdr2 = spec_of("100/1m key=header:X-B");
+    char *longv = apr_palloc(pool, 10001);
+    apr_size_t n2;
+
+    tap_is_str(k, "vh1;rl;api;100/60;0:;0;*;10.0.0.1", "store key layout");
     tap_is_int(n, strlen(k), "store key length");
+    tap_ok(strcmp(k, apisec_ratelimit_key(pool, "vh1", get, "10.0.0.1", &n2))
+               != 0,
+           "limits differing in methods= have their own keys");
+    tap_ok(strcmp(apisec_ratelimit_key(pool, "vh1", hdr, "v", &n2),
+                  apisec_ratelimit_key(pool, "vh1", hdr2, "v", &n2))
+               != 0,
+           "limits on different headers have their own keys");
+    memset(longv, 'a', 10000);
+    longv[10000] = '\0';
+    apisec_ratelimit_key(pool, "vh1", hdr, longv, &n2);
+    tap_ok(n2 > 10000, "a long client value is kept whole in the key");
 }
 
 /* A store where every compare-and-swap loses, as under a hot key. */

@@ -264,6 +264,7 @@ static void test_ops(apisec_store_t *s)
     apr_size_t n = 0;
     apr_uint64_t v = 0, cas = 0, cas2 = 0;
     const char *bin = "bin\0key \xff";
+    static char longkey[10000];
     apr_time_t t0, deadline;
     int gone = 0;
 
@@ -308,6 +309,14 @@ static void test_ops(apisec_store_t *s)
                       == APISEC_STORE_NOTFOUND,
            "is found, and its prefix is another key");
 
+    memset(longkey, 'k', sizeof(longkey));
+    tap_ok(
+        apisec_store_set(s, longkey, sizeof(longkey), "L", 1, 0) == APR_SUCCESS
+            && apisec_store_get(s, longkey, sizeof(longkey), buf, &n, NULL)
+                   == APR_SUCCESS
+            && apisec_store_get(s, longkey, sizeof(longkey) - 1, buf, &n, NULL)
+                   == APISEC_STORE_NOTFOUND,
+        "a 10000-byte key works and its prefix is another key");
     apisec_store_set(s, "mt", 2, "t", 1, 1);
     t0 = apr_time_now();
     tap_is_int(apisec_store_get(s, "mt", 2, buf, &n, NULL), APR_SUCCESS,

@@ -120,7 +120,7 @@ static void test_parse_size(void)
 static void test_ops(apr_pool_t *p, apisec_store_t *s)
 {
     unsigned char buf[APISEC_STORE_VALUE_MAX];
-    char big[APISEC_STORE_VALUE_MAX + 1];
+    char big[APISEC_STORE_VALUE_MAX + 1], longkey[10000];
     apr_size_t n;
     apr_uint64_t v = 0, cas = 0, cas2 = 0;
 
@@ -172,6 +172,14 @@ static void test_ops(apr_pool_t *p, apisec_store_t *s)
                "a value over the maximum is refused");
     tap_is_int(apisec_store_set(s, "", 0, "x", 1, 0), APR_EINVAL,
                "an empty key is refused");
+    memset(longkey, 'k', sizeof(longkey));
+    tap_ok(
+        apisec_store_set(s, longkey, sizeof(longkey), "L", 1, 0) == APR_SUCCESS
+            && apisec_store_get(s, longkey, sizeof(longkey), buf, &n, NULL)
+                   == APR_SUCCESS
+            && apisec_store_get(s, longkey, sizeof(longkey) - 1, buf, &n, NULL)
+                   == APISEC_STORE_NOTFOUND,
+        "a 10000-byte key works and its prefix is another key");
     tap_is_int(apisec_store_set(s, "\0bin\xff", 5, "x", 1, 0), APR_SUCCESS,
                "a binary key is accepted");
     tap_is_int(apisec_store_get(s, "\0bin\xff", 4, buf, &n, NULL),
