@@ -32,6 +32,13 @@ if [ ! -s "$run/tls.pem" ]; then
         -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
         -keyout "$run/tls.key" -out "$run/tls.pem" >/dev/null 2>&1
 fi
+mkdir -p "$run/keys"
+if [ ! -s "$run/keys/demo-es256.pem" ]; then
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+        -out "$run/keys/demo-es256.pem" 2>/dev/null
+    openssl pkey -in "$run/keys/demo-es256.pem" -pubout \
+        -out "$run/keys/demo-es256.pub.pem"
+fi
 userlines=""
 if [ "$(id -u)" = 0 ]; then
     # httpd's children must not run as root; they only read the demo files.
@@ -74,6 +81,12 @@ Public data for any origin:
   curl -i -H 'Origin: https://anyone.example' $h/public/status.json
 TLS enforcement (308 to HTTPS, path and query kept):
   curl -i '$h/secure/account.json?view=full'
+JWT: no token, a good token, one without the admin scope, and a forged one:
+  curl -i $h/api/v1/me
+  curl -s -H "Authorization: Bearer \$(scripts/demo-token alice)" $h/api/v1/me
+  curl -i -H "Authorization: Bearer \$(scripts/demo-token alice)" $h/api/v1/admin
+  curl -s -H "Authorization: Bearer \$(scripts/demo-token root admin)" $h/api/v1/admin
+  curl -i -H "Authorization: Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJyb290In0." $h/api/v1/me
 What reaches the application (a CGI echo); spoofed X-APISec-* headers are dropped:
   curl -s -H 'X-APISec-Claim-Sub: admin' -H 'X-Trace: 1' -d '{"a":1}' -H 'Content-Type: application/json' $h/api/echo
 Security events:

@@ -9,7 +9,7 @@ my $body = '';
 if ($ENV{CONTENT_LENGTH}) {
     read(STDIN, $body, $ENV{CONTENT_LENGTH});
 }
-my %env = map { $_ => $ENV{$_} } grep { /^(HTTP_|APISEC_)/ } keys %ENV;
+my %env = map { $_ => $ENV{$_} } grep { /^(HTTP_|APISEC_|REMOTE_USER$|AUTH_TYPE$)/ } keys %ENV;
 sub js { my $s = shift; $s =~ s/(["\\])/\\$1/g; $s =~ s/([\x00-\x1f])/sprintf('\\u%04x', ord $1)/ge; "\"$s\"" }
 print "Content-Type: application/json\r\n";
 print "X-Powered-By: PHP/8.2.0\r\n";
