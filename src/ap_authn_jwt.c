@@ -8,6 +8,7 @@
 #include "config.h"
 #include "jose.h"
 #include "jwt_claims.h"
+#include "problem.h"
 #include "token_cache.h"
 
 #include "http_core.h"
@@ -261,37 +262,6 @@ static const char *claim_text(apr_pool_t *p, json_t *v)
     return out;
 }
 
-/* A header value must not carry CR, LF or other controls: such claim values
- * are percent-encoded for headers (the environment takes them as they are). */
-static const char *header_safe(apr_pool_t *p, const char *v)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    const unsigned char *s;
-    char *out, *o;
-
-    for (s = (const unsigned char *)v; *s; ++s) {
-        if (*s < 0x20 || *s == 0x7f || *s == '%') {
-            break;
-        }
-    }
-    if (!*s) {
-        return v;
-    }
-    out = o = apr_palloc(p, strlen(v) * 3 + 1);
-    for (s = (const unsigned char *)v; *s; ++s) {
-        if (*s < 0x20 || *s == 0x7f || *s == '%') {
-            *o++ = '%';
-            *o++ = hex[*s >> 4];
-            *o++ = hex[*s & 15];
-        }
-        else {
-            *o++ = (char)*s;
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 static void forward_claims(request_rec *r, const apisec_dir_conf_t *c,
                            json_t *claims)
 {
@@ -317,7 +287,10 @@ static void forward_claims(request_rec *r, const apisec_dir_conf_t *c,
                     *e = '-';
                 }
             }
-            apr_table_setn(r->headers_in, hdr, header_safe(r->pool, value));
+            /* No CR, LF or other controls in a header value: a claim
+             * cannot add a header. */
+            apr_table_setn(r->headers_in, hdr,
+                           apisec_percent_encode(r->pool, value));
         }
     }
 }

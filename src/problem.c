@@ -4,34 +4,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-json_t *apisec_json_string_safe(apr_pool_t *p, const char *s)
+const char *apisec_percent_encode(apr_pool_t *p, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
-    json_t *j;
+    const unsigned char *u;
     char *enc, *o;
+
+    for (u = (const unsigned char *)s; *u; ++u) {
+        if (*u < 0x20 || *u >= 0x7f || *u == '%') {
+            break;
+        }
+    }
+    if (!*u) {
+        return s;
+    }
+    enc = o = apr_palloc(p, strlen(s) * 3 + 1);
+    for (u = (const unsigned char *)s; *u; ++u) {
+        if (*u < 0x20 || *u >= 0x7f || *u == '%') {
+            *o++ = '%';
+            *o++ = hex[*u >> 4];
+            *o++ = hex[*u & 15];
+        }
+        else {
+            *o++ = (char)*u;
+        }
+    }
+    *o = '\0';
+    return enc;
+}
+
+json_t *apisec_json_string_safe(apr_pool_t *p, const char *s)
+{
+    json_t *j;
 
     if (!s) {
         return json_null();
     }
     j = json_string(s);
-    if (j) {
-        return j;
-    }
-    /* Not UTF-8: percent-encode every byte outside printable ASCII and '%'. */
-    enc = o = apr_palloc(p, strlen(s) * 3 + 1);
-    for (; *s; ++s) {
-        unsigned char c = (unsigned char)*s;
-        if (c < 0x20 || c >= 0x7f || c == '%') {
-            *o++ = '%';
-            *o++ = hex[c >> 4];
-            *o++ = hex[c & 15];
-        }
-        else {
-            *o++ = (char)c;
-        }
-    }
-    *o = '\0';
-    return json_string(enc);
+    return j ? j : json_string(apisec_percent_encode(p, s));
 }
 
 char *apisec_problem_json(apr_pool_t *p, int status, const char *title,

@@ -17,6 +17,11 @@ char *apisec_problem_json(apr_pool_t *p, int status, const char *title,
                           const char *detail, const char *request_id,
                           json_t *extra);
 
+/* S with controls, DEL, '%' and bytes over 0x7f percent-encoded: printable
+ * ASCII that can go in a header or a log as is. S itself when nothing needs
+ * encoding. */
+const char *apisec_percent_encode(apr_pool_t *p, const char *s);
+
 /* A JSON string for any bytes: valid UTF-8 goes as is, anything else is
  * percent-encoded byte by byte, so attacker bytes can neither break the JSON
  * nor be dropped silently. */
