@@ -76,8 +76,8 @@ static int check_date_time(const char *s, apr_size_t len)
     apr_size_t k = 19;
     int h, mi, sec, oh = 0, om = 0, sign = 0, utc;
 
-    if (len < 20 || !check_date(s, 10) || (s[10] != 'T' && s[10] != 't') ||
-        s[13] != ':' || s[16] != ':') {
+    if (len < 20 || !check_date(s, 10) || (s[10] != 'T' && s[10] != 't')
+        || s[13] != ':' || s[16] != ':') {
         return 0;
     }
     h = num(s + 11, 2);
@@ -263,7 +263,8 @@ static int check_email(const char *s, apr_size_t len)
     else {
         for (; k < len && s[k] != '@'; k++) {
             if (s[k] == '.') {
-                if (k == 0 || s[k - 1] == '.' || k + 1 >= len || s[k + 1] == '@') {
+                if (k == 0 || s[k - 1] == '.' || k + 1 >= len
+                    || s[k + 1] == '@') {
                     return 0;
                 }
             }
@@ -291,8 +292,7 @@ static int check_email(const char *s, apr_size_t len)
 
 static int uri_char(char c)
 {
-    return alpha(c) || digit(c) ||
-           (c && strchr("-._~!$&'()*+,;=:@/?", c));
+    return alpha(c) || digit(c) || (c && strchr("-._~!$&'()*+,;=:@/?", c));
 }
 
 static int check_uri(const char *s, apr_size_t len)
@@ -303,8 +303,9 @@ static int check_uri(const char *s, apr_size_t len)
     if (len == 0 || !alpha(s[0])) {
         return 0;
     }
-    while (k < len && (alpha(s[k]) || digit(s[k]) || s[k] == '+' ||
-                       s[k] == '-' || s[k] == '.')) {
+    while (k < len
+           && (alpha(s[k]) || digit(s[k]) || s[k] == '+' || s[k] == '-'
+               || s[k] == '.')) {
         k++;
     }
     if (k >= len || s[k] != ':') {
@@ -343,9 +344,12 @@ static const struct {
     const char *name;
     apisec_format_e fmt;
 } formats[] = {
-    {"email", APISEC_FORMAT_EMAIL}, {"uuid", APISEC_FORMAT_UUID},
-    {"date-time", APISEC_FORMAT_DATE_TIME}, {"date", APISEC_FORMAT_DATE},
-    {"ipv4", APISEC_FORMAT_IPV4}, {"ipv6", APISEC_FORMAT_IPV6},
+    {"email", APISEC_FORMAT_EMAIL},
+    {"uuid", APISEC_FORMAT_UUID},
+    {"date-time", APISEC_FORMAT_DATE_TIME},
+    {"date", APISEC_FORMAT_DATE},
+    {"ipv4", APISEC_FORMAT_IPV4},
+    {"ipv6", APISEC_FORMAT_IPV6},
     {"uri", APISEC_FORMAT_URI},
 };
 
@@ -364,13 +368,21 @@ apisec_format_e apisec_format_lookup(const char *name)
 int apisec_format_check(apisec_format_e fmt, const char *s, apr_size_t len)
 {
     switch (fmt) {
-    case APISEC_FORMAT_EMAIL: return check_email(s, len);
-    case APISEC_FORMAT_UUID: return check_uuid(s, len);
-    case APISEC_FORMAT_DATE_TIME: return check_date_time(s, len);
-    case APISEC_FORMAT_DATE: return check_date(s, len);
-    case APISEC_FORMAT_IPV4: return check_ipv4(s, len);
-    case APISEC_FORMAT_IPV6: return check_ipv6(s, len);
-    case APISEC_FORMAT_URI: return check_uri(s, len);
-    default: return 1;
+    case APISEC_FORMAT_EMAIL:
+        return check_email(s, len);
+    case APISEC_FORMAT_UUID:
+        return check_uuid(s, len);
+    case APISEC_FORMAT_DATE_TIME:
+        return check_date_time(s, len);
+    case APISEC_FORMAT_DATE:
+        return check_date(s, len);
+    case APISEC_FORMAT_IPV4:
+        return check_ipv4(s, len);
+    case APISEC_FORMAT_IPV6:
+        return check_ipv6(s, len);
+    case APISEC_FORMAT_URI:
+        return check_uri(s, len);
+    default:
+        return 1;
     }
 }

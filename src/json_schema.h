@@ -74,8 +74,8 @@ apr_status_t apisec_schema_compile(apr_pool_t *p, json_t *schema,
 /* Validates the tape. p is used for at most a fixed few allocations per call
  * (the PCRE2 match block, when a pattern runs). Returns 1 when valid, 0 when
  * not (res holds the errors). */
-int apisec_schema_validate(const apisec_schema_t *s, const apisec_json_tape_t *t,
-                           int strict, apr_pool_t *p,
-                           apisec_schema_result_t *res);
+int apisec_schema_validate(const apisec_schema_t *s,
+                           const apisec_json_tape_t *t, int strict,
+                           apr_pool_t *p, apisec_schema_result_t *res);
 
 #endif

@@ -91,4 +91,18 @@ struct apisec_schema_t {
     int assert_formats;
 };
 
+/* json_schema_eq.c */
+int apisec_schema_eq_json(const apisec_json_tape_t *t, apr_uint32_t i,
+                          json_t *j);
+int apisec_schema_eq_tape(const apisec_json_tape_t *t, apr_uint32_t a,
+                          apr_uint32_t b);
+/* Index of the value of member name in object o, or 0. */
+apr_uint32_t apisec_schema_member(const apisec_json_tape_t *t, apr_uint32_t o,
+                                  const char *name, apr_size_t nlen);
+/* 1 when the array's items are pairwise unequal, 0 when not, -1 out of
+ * memory, -2 when *steps (comparisons, added to) passes max_steps. */
+int apisec_schema_unique(const apisec_json_tape_t *t, apr_uint32_t arr,
+                         apr_pool_t *p, apr_size_t *steps,
+                         apr_size_t max_steps);
+
 #endif

@@ -1,38 +1,11 @@
 /* Strict one-pass JSON parser into a token tape: see json_tape.h for what it
  * promises. Iterative (an explicit stack of open containers) so that the
  * depth limit, not the C stack, bounds nesting. */
-#include "json_tape.h"
+#include "json_tape_int.h"
 
 #include <apr_strings.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-    apr_uint32_t tok; /* the container's token */
-    apr_uint32_t key; /* name token of the member being parsed (objects) */
-    int in_member;    /* a member/element value is being parsed */
-} level_t;
-
-typedef struct {
-    apr_pool_t *p;
-    const unsigned char *b;
-    apr_size_t len;
-    apr_size_t pos;
-    apisec_json_tok_t *tok;
-    apr_uint32_t ntok;
-    apr_uint32_t cap;
-    char *dec; /* decode buffer, len + 1 bytes, made on first need */
-    apr_size_t dec_used;
-    level_t *stack;
-    unsigned int depth;
-    unsigned int max_depth;
-    int allow_proto;
-    apr_uint32_t *scratch; /* name indices for the duplicate check */
-    apr_uint32_t scratch_cap;
-    apisec_json_err_e code;
-    apr_size_t err_off;
-    apr_uint32_t err_key; /* duplicate name to add to the pointer, or 0 */
-} parser_t;
 
 static const char *const messages[] = {
     "ok",
@@ -68,29 +41,6 @@ void apisec_json_opts_default(apisec_json_opts_t *opts)
     opts->allow_proto_names = 0;
 }
 
-static int fail(parser_t *ps, apisec_json_err_e code, apr_size_t off)
-{
-    ps->code = code;
-    ps->err_off = off;
-    return -1;
-}
-
-/* Bytes that need no attention inside a string: printable ASCII except the
- * quote and the backslash. */
-static unsigned char plain[256];
-static int plain_ready;
-
-static void init_plain(void)
-{
-    int c;
-
-    /* Idempotent and racing writers store identical values, so no lock. */
-    for (c = 0x20; c < 0x80; c++) {
-        plain[c] = (c != '"' && c != '\\');
-    }
-    plain_ready = 1;
-}
-
 static int is_ws(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -101,310 +51,6 @@ static void skip_ws(parser_t *ps)
     while (ps->pos < ps->len && is_ws(ps->b[ps->pos])) {
         ps->pos++;
     }
-}
-
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629 table 3-7), or 0.
- * Only called for a lead byte >= 0x80. */
-static int utf8_seq(const unsigned char *s, apr_size_t avail)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-    int n, i;
-
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    }
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0) {
-            lo = 0xA0; /* overlong */
-        }
-        else if (c == 0xED) {
-            hi = 0x9F; /* surrogates */
-        }
-    }
-    else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0) {
-            lo = 0x90; /* overlong */
-        }
-        else if (c == 0xF4) {
-            hi = 0x8F; /* above U+10FFFF */
-        }
-    }
-    else {
-        return 0;
-    }
-    if (avail < (apr_size_t)n) {
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi) {
-        return 0;
-    }
-    for (i = 2; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
-            return 0;
-        }
-    }
-    return n;
-}
-
-apr_size_t apisec_json_utf8_len(const char *s, apr_size_t len)
-{
-    apr_size_t i, n = 0;
-
-    for (i = 0; i < len; i++) {
-        n += (((unsigned char)s[i] & 0xC0) != 0x80);
-    }
-    return n;
-}
-
-static int new_tok(parser_t *ps, apisec_json_type_e type, apr_size_t off)
-{
-    apisec_json_tok_t *t;
-
-    if (ps->ntok == ps->cap) {
-        apr_uint32_t ncap = ps->cap * 2;
-        apisec_json_tok_t *n = apr_palloc(ps->p, sizeof(*n) * ncap);
-
-        if (!n) {
-            return fail(ps, APISEC_JSON_ERR_NOMEM, off);
-        }
-        memcpy(n, ps->tok, sizeof(*n) * ps->ntok);
-        ps->tok = n;
-        ps->cap = ncap;
-    }
-    t = &ps->tok[ps->ntok];
-    memset(t, 0, sizeof(*t));
-    t->type = (apr_uint16_t)type;
-    t->off = (apr_uint32_t)off;
-    return (int)ps->ntok++;
-}
-
-static int need_dec(parser_t *ps)
-{
-    if (!ps->dec) {
-        ps->dec = apr_palloc(ps->p, ps->len + 1);
-        if (!ps->dec) {
-            return fail(ps, APISEC_JSON_ERR_NOMEM, ps->pos);
-        }
-    }
-    return 0;
-}
-
-static int hex4(parser_t *ps, apr_size_t i, unsigned int *cp)
-{
-    unsigned int v = 0;
-    int k;
-
-    for (k = 0; k < 4; k++, i++) {
-        unsigned char c;
-
-        if (i >= ps->len) {
-            return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
-        }
-        c = ps->b[i];
-        if (c >= '0' && c <= '9') {
-            v = v * 16 + (c - '0');
-        }
-        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
-            v = v * 16 + ((c | 0x20) - 'a' + 10);
-        }
-        else {
-            return fail(ps, APISEC_JSON_ERR_ESCAPE, i);
-        }
-    }
-    *cp = v;
-    return 0;
-}
-
-static char *put_utf8(char *o, unsigned int cp)
-{
-    if (cp < 0x80) {
-        *o++ = (char)cp;
-    }
-    else if (cp < 0x800) {
-        *o++ = (char)(0xC0 | (cp >> 6));
-        *o++ = (char)(0x80 | (cp & 0x3F));
-    }
-    else if (cp < 0x10000) {
-        *o++ = (char)(0xE0 | (cp >> 12));
-        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-        *o++ = (char)(0x80 | (cp & 0x3F));
-    }
-    else {
-        *o++ = (char)(0xF0 | (cp >> 18));
-        *o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
-        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-        *o++ = (char)(0x80 | (cp & 0x3F));
-    }
-    return o;
-}
-
-/* \uXXXX at i (i at the backslash); on success *ni is past it (and past a
- * low surrogate escape that pairs with it). */
-static int unicode_escape(parser_t *ps, apr_size_t i, unsigned int *cp,
-                          apr_size_t *ni)
-{
-    unsigned int hi, lo;
-
-    if (hex4(ps, i + 2, &hi) < 0) {
-        return -1;
-    }
-    if (hi >= 0xDC00 && hi <= 0xDFFF) {
-        return fail(ps, APISEC_JSON_ERR_SURROGATE, i);
-    }
-    if (hi < 0xD800 || hi > 0xDBFF) {
-        *cp = hi;
-        *ni = i + 6;
-        return 0;
-    }
-    /* a high surrogate escape must be followed by a low one */
-    if (i + 6 >= ps->len) {
-        return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
-    }
-    if (ps->b[i + 6] != '\\') {
-        return fail(ps, APISEC_JSON_ERR_SURROGATE, i);
-    }
-    if (i + 7 >= ps->len) {
-        return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
-    }
-    if (ps->b[i + 7] != 'u') {
-        return fail(ps, APISEC_JSON_ERR_SURROGATE, i);
-    }
-    if (hex4(ps, i + 8, &lo) < 0) {
-        return -1;
-    }
-    if (lo < 0xDC00 || lo > 0xDFFF) {
-        return fail(ps, APISEC_JSON_ERR_SURROGATE, i);
-    }
-    *cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-    *ni = i + 12;
-    return 0;
-}
-
-/* The rest of a string from i (at the first backslash), decoding into dec. */
-static int string_escaped(parser_t *ps, apisec_json_tok_t *t, apr_size_t start,
-                          apr_size_t i)
-{
-    const unsigned char *b = ps->b;
-    char *o, *o0;
-
-    if (need_dec(ps) < 0) {
-        return -1;
-    }
-    o0 = o = ps->dec + ps->dec_used;
-    memcpy(o, b + start, i - start);
-    o += i - start;
-    for (;;) {
-        unsigned char c;
-
-        if (i >= ps->len) {
-            return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
-        }
-        c = b[i];
-        if (c == '"') {
-            break;
-        }
-        if (c == '\\') {
-            unsigned int cp;
-            apr_size_t ni;
-
-            if (i + 1 >= ps->len) {
-                return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
-            }
-            switch (b[i + 1]) {
-            case '"': *o++ = '"'; break;
-            case '\\': *o++ = '\\'; break;
-            case '/': *o++ = '/'; break;
-            case 'b': *o++ = '\b'; break;
-            case 'f': *o++ = '\f'; break;
-            case 'n': *o++ = '\n'; break;
-            case 'r': *o++ = '\r'; break;
-            case 't': *o++ = '\t'; break;
-            case 'u':
-                if (unicode_escape(ps, i, &cp, &ni) < 0) {
-                    return -1;
-                }
-                o = put_utf8(o, cp);
-                i = ni;
-                continue;
-            default:
-                return fail(ps, APISEC_JSON_ERR_ESCAPE, i);
-            }
-            i += 2;
-        }
-        else if (c < 0x20) {
-            return fail(ps, APISEC_JSON_ERR_CONTROL, i);
-        }
-        else if (c < 0x80) {
-            *o++ = (char)c;
-            i++;
-        }
-        else {
-            int n = utf8_seq(b + i, ps->len - i);
-
-            if (!n) {
-                return fail(ps, APISEC_JSON_ERR_UTF8, i);
-            }
-            memcpy(o, b + i, n);
-            o += n;
-            i += n;
-        }
-    }
-    t->flags |= APISEC_JSON_F_ESCAPED;
-    t->len = (apr_uint32_t)(i - start);
-    t->u.s.off = (apr_uint32_t)ps->dec_used;
-    t->u.s.len = (apr_uint32_t)(o - o0);
-    ps->dec_used += (apr_size_t)(o - o0);
-    ps->pos = i + 1;
-    return 0;
-}
-
-/* A string at pos (at the quote); returns its token index or -1. */
-static int parse_string(parser_t *ps)
-{
-    const unsigned char *b = ps->b;
-    apr_size_t start = ps->pos + 1, i = start;
-    apisec_json_tok_t *t;
-    int idx = new_tok(ps, APISEC_JSON_STRING, start);
-
-    if (idx < 0) {
-        return -1;
-    }
-    t = &ps->tok[idx];
-    for (;;) {
-        unsigned char c;
-
-        while (i < ps->len && plain[b[i]]) {
-            i++;
-        }
-        if (i >= ps->len) {
-            return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
-        }
-        c = b[i];
-        if (c == '"') {
-            break;
-        }
-        if (c == '\\') {
-            return string_escaped(ps, t, start, i) < 0 ? -1 : idx;
-        }
-        if (c < 0x20) {
-            return fail(ps, APISEC_JSON_ERR_CONTROL, i);
-        }
-        else {
-            int n = utf8_seq(b + i, ps->len - i);
-
-            if (!n) {
-                return fail(ps, APISEC_JSON_ERR_UTF8, i);
-            }
-            i += n;
-        }
-    }
-    t->len = (apr_uint32_t)(i - start);
-    t->u.s.off = (apr_uint32_t)start;
-    t->u.s.len = t->len;
-    ps->pos = i + 1;
-    return idx;
 }
 
 static int is_digit(unsigned char c)
@@ -562,8 +208,8 @@ static int parse_literal(parser_t *ps)
     if (k == 3) {
         return fail(ps, APISEC_JSON_ERR_SYNTAX, ps->pos);
     }
-    if (avail < lits[k].len ||
-        memcmp(ps->b + ps->pos, lits[k].text, lits[k].len) != 0) {
+    if (avail < lits[k].len
+        || memcmp(ps->b + ps->pos, lits[k].text, lits[k].len) != 0) {
         apr_size_t j;
 
         for (j = 0; j < avail && j < lits[k].len; j++) {
@@ -586,8 +232,8 @@ static const char *name_of(const parser_t *ps, apr_uint32_t i)
 {
     const apisec_json_tok_t *k = &ps->tok[i];
 
-    return ((k->flags & APISEC_JSON_F_ESCAPED) ? ps->dec : (const char *)ps->b) +
-           k->u.s.off;
+    return ((k->flags & APISEC_JSON_F_ESCAPED) ? ps->dec : (const char *)ps->b)
+           + k->u.s.off;
 }
 
 /* Name order for the duplicate check: length, bytes, then token index so
@@ -609,8 +255,8 @@ static int name_cmp(const parser_t *ps, apr_uint32_t a, apr_uint32_t b)
 
 static int same_name(const parser_t *ps, apr_uint32_t a, apr_uint32_t b)
 {
-    return ps->tok[a].u.s.len == ps->tok[b].u.s.len &&
-           memcmp(name_of(ps, a), name_of(ps, b), ps->tok[a].u.s.len) == 0;
+    return ps->tok[a].u.s.len == ps->tok[b].u.s.len
+           && memcmp(name_of(ps, a), name_of(ps, b), ps->tok[a].u.s.len) == 0;
 }
 
 /* Heapsort: O(n log n) whatever names an attacker picks, no allocation. */
@@ -678,8 +324,8 @@ static apr_uint32_t find_duplicate(parser_t *ps, apr_uint32_t obj)
     }
     for (m = 0; m < n; m++) {
         keys[m] = key;
-        key = (ps->tok[key + 1].type == APISEC_JSON_OBJECT ||
-               ps->tok[key + 1].type == APISEC_JSON_ARRAY)
+        key = (ps->tok[key + 1].type == APISEC_JSON_OBJECT
+               || ps->tok[key + 1].type == APISEC_JSON_ARRAY)
                   ? ps->tok[key + 1].u.c.end
                   : key + 2;
     }
@@ -697,8 +343,8 @@ static apr_uint32_t find_duplicate(parser_t *ps, apr_uint32_t obj)
     for (m = 1; m < n; m++) {
         /* keys[m] repeats an earlier name: the second of its run is the
          * first repeat in document order for that name */
-        if (same_name(ps, keys[m - 1], keys[m]) &&
-            (m < 2 || !same_name(ps, keys[m - 2], keys[m - 1]))) {
+        if (same_name(ps, keys[m - 1], keys[m])
+            && (m < 2 || !same_name(ps, keys[m - 2], keys[m - 1]))) {
             if (!dup || keys[m] < dup) {
                 dup = keys[m];
             }
@@ -709,9 +355,9 @@ static apr_uint32_t find_duplicate(parser_t *ps, apr_uint32_t obj)
 
 static int forbidden_name(const char *s, apr_size_t len)
 {
-    return (len == 9 && memcmp(s, "__proto__", 9) == 0) ||
-           (len == 11 && memcmp(s, "constructor", 11) == 0) ||
-           (len == 9 && memcmp(s, "prototype", 9) == 0);
+    return (len == 9 && memcmp(s, "__proto__", 9) == 0)
+           || (len == 11 && memcmp(s, "constructor", 11) == 0)
+           || (len == 9 && memcmp(s, "prototype", 9) == 0);
 }
 
 /* At pos (whitespace skipped): a member name, the colon, whitespace. */
@@ -728,7 +374,7 @@ static int begin_member(parser_t *ps, level_t *lv)
     if (ps->b[ps->pos] != '"') {
         return fail(ps, APISEC_JSON_ERR_SYNTAX, ps->pos);
     }
-    idx = parse_string(ps);
+    idx = apisec_json_tape_scan_string(ps);
     if (idx < 0) {
         return -1;
     }
@@ -806,7 +452,7 @@ static int parse_scalar(parser_t *ps)
     unsigned char c = ps->b[ps->pos];
 
     if (c == '"') {
-        return parse_string(ps);
+        return apisec_json_tape_scan_string(ps);
     }
     if (c == '-' || is_digit(c)) {
         return parse_number(ps);
@@ -877,7 +523,8 @@ static int run(parser_t *ps)
         if (c == '{' || c == '[') {
             int obj = (c == '{');
 
-            if (open_container(ps, obj ? APISEC_JSON_OBJECT : APISEC_JSON_ARRAY) < 0) {
+            if (open_container(ps, obj ? APISEC_JSON_OBJECT : APISEC_JSON_ARRAY)
+                < 0) {
                 return -1;
             }
             if (ps->pos >= ps->len) {
@@ -953,8 +600,8 @@ static const char *error_pointer(parser_t *ps)
 
     for (d = 0; d < ps->depth; d++) {
         cap += 24;
-        if (ps->tok[ps->stack[d].tok].type == APISEC_JSON_OBJECT &&
-            ps->stack[d].in_member) {
+        if (ps->tok[ps->stack[d].tok].type == APISEC_JSON_OBJECT
+            && ps->stack[d].in_member) {
             cap += 2 * (apr_size_t)ps->tok[ps->stack[d].key].u.s.len;
         }
     }
@@ -1018,14 +665,12 @@ apisec_json_err_e apisec_json_tape_parse(apr_pool_t *p, const char *buf,
         apisec_json_opts_default(&defaults);
         opts = &defaults;
     }
-    if (!plain_ready) {
-        init_plain();
-    }
     memset(&ps, 0, sizeof(ps));
     ps.p = p;
     ps.b = (const unsigned char *)buf;
     ps.len = len;
-    ps.max_depth = opts->max_depth ? opts->max_depth : APISEC_JSON_DEFAULT_DEPTH;
+    ps.max_depth =
+        opts->max_depth ? opts->max_depth : APISEC_JSON_DEFAULT_DEPTH;
     if (ps.max_depth > APISEC_JSON_MAX_DEPTH) {
         ps.max_depth = APISEC_JSON_MAX_DEPTH;
     }

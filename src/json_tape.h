@@ -81,7 +81,7 @@ typedef struct {
     apr_uint32_t ntok;
     const char *body; /* the caller's buffer */
     apr_size_t len;
-    const char *dec;  /* decoded strings, NULL when none had escapes */
+    const char *dec; /* decoded strings, NULL when none had escapes */
 } apisec_json_tape_t;
 
 typedef enum {
@@ -105,8 +105,8 @@ typedef enum {
 
 typedef struct {
     apisec_json_err_e code;
-    const char *msg;     /* static text, never built from the body */
-    apr_size_t offset;   /* byte offset of the offending byte */
+    const char *msg;   /* static text, never built from the body */
+    apr_size_t offset; /* byte offset of the offending byte */
     /* RFC 6901 pointer (unescaped, pool memory) to the innermost value being
      * parsed, "" for the top; NULL when no place applies (size limit). Names
      * in it are valid UTF-8 and contain no NUL. */
@@ -114,9 +114,9 @@ typedef struct {
 } apisec_json_error_t;
 
 typedef struct {
-    apr_size_t max_bytes;  /* 0: no limit (bodies over 4 GiB always fail) */
-    unsigned int max_depth; /* 0: APISEC_JSON_DEFAULT_DEPTH */
-    int allow_proto_names; /* 0: reject __proto__/constructor/prototype */
+    apr_size_t max_bytes;   /* 0: no limit (bodies over 4 GiB always fail) */
+    unsigned int max_depth; /* 0: default; above APISEC_JSON_MAX_DEPTH: that */
+    int allow_proto_names;  /* 0: reject __proto__/constructor/prototype */
 } apisec_json_opts_t;
 
 #define APISEC_JSON_DEFAULT_DEPTH 32
@@ -138,8 +138,8 @@ apisec_json_err_e apisec_json_tape_parse(apr_pool_t *p, const char *buf,
 const char *apisec_json_strerror(apisec_json_err_e code);
 
 /* Index just past token i and all its descendants. */
-static APR_INLINE apr_uint32_t apisec_json_tape_next(const apisec_json_tape_t *t,
-                                                     apr_uint32_t i)
+static APR_INLINE apr_uint32_t
+apisec_json_tape_next(const apisec_json_tape_t *t, apr_uint32_t i)
 {
     const apisec_json_tok_t *k = &t->tok[i];
 

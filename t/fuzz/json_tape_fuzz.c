@@ -94,8 +94,8 @@ static apr_uint32_t compare(const apisec_json_tape_t *t, apr_uint32_t i,
         return i;
     case APISEC_JSON_STRING:
         s = apisec_json_tape_str(t, i, &len);
-        if (!json_is_string(j) || json_string_length(j) != len ||
-            memcmp(json_string_value(j), s, len) != 0) {
+        if (!json_is_string(j) || json_string_length(j) != len
+            || memcmp(json_string_value(j), s, len) != 0) {
             finding("string differs");
         }
         return i + 1;
@@ -136,8 +136,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *j;
 
     if (!root) {
-        if (apr_initialize() != APR_SUCCESS ||
-            apr_pool_create(&root, NULL) != APR_SUCCESS) {
+        if (apr_initialize() != APR_SUCCESS
+            || apr_pool_create(&root, NULL) != APR_SUCCESS) {
             abort();
         }
     }
@@ -146,16 +146,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     rc = apisec_json_tape_parse(p, (const char *)data, size, NULL, &t, &e);
     j = json_loadb((const char *)data, size,
-                   JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL |
-                       JSON_DECODE_INT_AS_REAL,
+                   JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL
+                       | JSON_DECODE_INT_AS_REAL,
                    &je);
     if (rc == APISEC_JSON_OK) {
         if (!t || t->ntok == 0 || apisec_json_tape_next(t, 0) != t->ntok) {
             finding("tape does not cover one value");
         }
         if (!j) {
-            if (!(json_error_code(&je) == json_error_numeric_overflow &&
-                  has_overflow(t))) {
+            if (!(json_error_code(&je) == json_error_numeric_overflow
+                  && has_overflow(t))) {
                 finding("tape accepts what jansson rejects");
             }
         }
@@ -167,9 +167,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (e.code != rc || !e.msg || e.offset > size) {
             finding("error report inconsistent");
         }
-        if (j && rc != APISEC_JSON_ERR_DEPTH && !memchr(data, 0, size) &&
-            rc != APISEC_JSON_ERR_FORBIDDEN_NAME &&
-            rc != APISEC_JSON_ERR_NUL_IN_NAME) {
+        if (j && rc != APISEC_JSON_ERR_DEPTH && !memchr(data, 0, size)
+            && rc != APISEC_JSON_ERR_FORBIDDEN_NAME
+            && rc != APISEC_JSON_ERR_NUL_IN_NAME) {
             finding("tape rejects what jansson accepts");
         }
     }

@@ -26,7 +26,12 @@ for t in $targets; do
     mkdir -p "$corpus"
     [ -d "t/fuzz/corpus/$t" ] && cp -n t/fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null || true
     extra=""
-    [ -f "t/fuzz/$t.dirs" ] && extra=$(sed "s|^|$top/|" "t/fuzz/$t.dirs" | while read -r d; do [ -d "$d" ] && printf '%s ' "$d"; done)
+    if [ -f "t/fuzz/$t.dirs" ]; then
+        # Extra corpus directories, relative to the top of the tree.
+        extra=$(sed "s|^|$top/|" "t/fuzz/$t.dirs" | while read -r d; do
+            if [ -d "$d" ]; then printf '%s ' "$d"; fi
+        done)
+    fi
     echo "fuzz: running $t for ${seconds}s"
     # shellcheck disable=SC2086
     if ASAN_OPTIONS=detect_leaks=1 "$out/$t" -max_total_time="$seconds" -timeout=10 \

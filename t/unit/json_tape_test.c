@@ -45,13 +45,16 @@ static const struct {
     {"i_number_very_big_negative_int.json", APISEC_JSON_OK},
     {"i_object_key_lone_2nd_surrogate.json", APISEC_JSON_ERR_SURROGATE},
     {"i_string_1st_surrogate_but_2nd_missing.json", APISEC_JSON_ERR_SURROGATE},
-    {"i_string_1st_valid_surrogate_2nd_invalid.json", APISEC_JSON_ERR_SURROGATE},
+    {"i_string_1st_valid_surrogate_2nd_invalid.json",
+     APISEC_JSON_ERR_SURROGATE},
     {"i_string_UTF-16LE_with_BOM.json", APISEC_JSON_ERR_SYNTAX},
     {"i_string_UTF-8_invalid_sequence.json", APISEC_JSON_ERR_UTF8},
     {"i_string_UTF8_surrogate_U+D800.json", APISEC_JSON_ERR_UTF8},
-    {"i_string_incomplete_surrogate_and_escape_valid.json", APISEC_JSON_ERR_SURROGATE},
+    {"i_string_incomplete_surrogate_and_escape_valid.json",
+     APISEC_JSON_ERR_SURROGATE},
     {"i_string_incomplete_surrogate_pair.json", APISEC_JSON_ERR_SURROGATE},
-    {"i_string_incomplete_surrogates_escape_valid.json", APISEC_JSON_ERR_SURROGATE},
+    {"i_string_incomplete_surrogates_escape_valid.json",
+     APISEC_JSON_ERR_SURROGATE},
     {"i_string_invalid_lonely_surrogate.json", APISEC_JSON_ERR_SURROGATE},
     {"i_string_invalid_surrogate.json", APISEC_JSON_ERR_SURROGATE},
     {"i_string_invalid_utf-8.json", APISEC_JSON_ERR_UTF8},
@@ -93,8 +96,8 @@ static char *slurp(const char *path, apr_size_t *len)
     if (!f) {
         return NULL;
     }
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-        fseek(f, 0, SEEK_SET) != 0) {
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0
+        || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
         return NULL;
     }
@@ -135,8 +138,8 @@ static void check_file(const char *dir, const char *name)
                 return;
             }
         }
-        tap_ok(rc == APISEC_JSON_OK, "%s accepted%s%s", name,
-               rc ? ": " : "", rc ? e.msg : "");
+        tap_ok(rc == APISEC_JSON_OK, "%s accepted%s%s", name, rc ? ": " : "",
+               rc ? e.msg : "");
         return;
     }
     for (k = 0; k < sizeof(i_expected) / sizeof(i_expected[0]); k++) {
@@ -199,16 +202,18 @@ static void test_depth(void)
         buf[32 + k] = ']';
     }
     buf[64] = '\0';
-    tap_is_int(parse(buf, &t, &e), APISEC_JSON_OK, "depth 32 accepted by default");
+    tap_is_int(parse(buf, &t, &e), APISEC_JSON_OK,
+               "depth 32 accepted by default");
     for (k = 0; k < 33; k++) {
         buf[k] = '[';
         buf[33 + k] = ']';
     }
     buf[66] = '\0';
-    tap_is_int(parse(buf, &t, &e), APISEC_JSON_ERR_DEPTH, "depth 33 rejected by default");
+    tap_is_int(parse(buf, &t, &e), APISEC_JSON_ERR_DEPTH,
+               "depth 33 rejected by default");
     tap_is_int(e.offset, 32, "depth error offset is the 33rd bracket");
-    tap_ok(e.pointer && strlen(e.pointer) == 64 &&
-               strncmp(e.pointer, "/0/0/0", 6) == 0,
+    tap_ok(e.pointer && strlen(e.pointer) == 64
+               && strncmp(e.pointer, "/0/0/0", 6) == 0,
            "depth error pointer /0 x 32");
     apisec_json_opts_default(&o);
     o.max_depth = 2;
@@ -236,7 +241,8 @@ static void test_duplicates(void)
     tap_is_int(parse("{\"a\":1,\"\\u0061\":2}", &t, &e),
                APISEC_JSON_ERR_DUPLICATE, "a and \\u0061 are the same name");
     tap_is_int(parse("{\"\\u00e9\":1,\"\xc3\xa9\":2}", &t, &e),
-               APISEC_JSON_ERR_DUPLICATE, "escaped and raw UTF-8 names compare decoded");
+               APISEC_JSON_ERR_DUPLICATE,
+               "escaped and raw UTF-8 names compare decoded");
     tap_is_int(parse("{\"a\":1,\"b\":{\"a\":1},\"c\":[{\"a\":1}]}", &t, &e),
                APISEC_JSON_OK, "same name in different objects accepted");
     tap_is_int(parse("{\"x\":[{\"b\":1,\"c\":2,\"b\":3}]}", &t, &e),
@@ -257,10 +263,12 @@ static void test_duplicates(void)
                "5000 distinct names accepted");
     tap_is_int(t ? t->tok[0].u.c.count : 0, 5000, "5000 members counted");
     pos--;
-    pos += (apr_size_t)apr_snprintf(big + pos, cap - pos, ",\"k17\":1,\"k3\":2}");
+    pos +=
+        (apr_size_t)apr_snprintf(big + pos, cap - pos, ",\"k17\":1,\"k3\":2}");
     tap_is_int(parse_o(big, pos, NULL, &t, &e), APISEC_JSON_ERR_DUPLICATE,
                "5000 names plus repeats rejected");
-    tap_is_str(e.pointer, "/k17", "big object: first repeat in document order reported");
+    tap_is_str(e.pointer, "/k17",
+               "big object: first repeat in document order reported");
 }
 
 static void test_forbidden(void)
@@ -280,8 +288,9 @@ static void test_forbidden(void)
                APISEC_JSON_ERR_FORBIDDEN_NAME, "prototype rejected");
     tap_is_int(parse("{\"\\u005f_proto__\":1}", &t, &e),
                APISEC_JSON_ERR_FORBIDDEN_NAME, "escaped __proto__ rejected");
-    tap_is_int(parse("{\"a\":\"__proto__\",\"proto\":1,\"constructors\":2}", &t, &e),
-               APISEC_JSON_OK, "forbidden words as values or parts accepted");
+    tap_is_int(
+        parse("{\"a\":\"__proto__\",\"proto\":1,\"constructors\":2}", &t, &e),
+        APISEC_JSON_OK, "forbidden words as values or parts accepted");
     apisec_json_opts_default(&o);
     o.allow_proto_names = 1;
     tap_is_int(parse_o("{\"__proto__\":1}", 15, &o, &t, &e), APISEC_JSON_OK,
@@ -303,7 +312,8 @@ static void test_size(void)
     o.max_bytes = 10;
     tap_is_int(parse_o("[1,2,3,44]", 10, &o, &t, &e), APISEC_JSON_OK,
                "body of exactly the limit accepted");
-    tap_is_int(parse_o("[1,2,3,444]", 11, &o, &t, &e), APISEC_JSON_ERR_TOO_LARGE,
+    tap_is_int(parse_o("[1,2,3,444]", 11, &o, &t, &e),
+               APISEC_JSON_ERR_TOO_LARGE,
                "body one byte over the limit rejected");
     tap_is_int(e.offset, 10, "size error offset is the limit");
     tap_ok(e.pointer == NULL, "size error has no pointer");
@@ -359,13 +369,15 @@ static void test_errors(void)
         tap_ok(t == NULL, "error case %d: no tape", (int)k);
     }
     tap_ok(strcmp(apisec_json_strerror(APISEC_JSON_ERR_DUPLICATE),
-                  "duplicate member name") == 0,
+                  "duplicate member name")
+               == 0,
            "messages are static texts per code");
 }
 
 static void test_walk(void)
 {
-    const char *s = "{\"a\":[1,2,{\"b\":null}],\"c\":\"x\\ny\",\"d\":true,\"e\":[]}";
+    const char *s =
+        "{\"a\":[1,2,{\"b\":null}],\"c\":\"x\\ny\",\"d\":true,\"e\":[]}";
     apisec_json_tape_t *t;
     apisec_json_error_t e;
     const char *str;
@@ -405,7 +417,8 @@ static void test_walk(void)
         len++;
     }
     tap_is_int(len, 4, "walk: member loop visits 4 members");
-    tap_is_int(t->tok[12].type, APISEC_JSON_STRING, "walk: tokens in document order");
+    tap_is_int(t->tok[12].type, APISEC_JSON_STRING,
+               "walk: tokens in document order");
 }
 
 static void test_strings(void)
@@ -415,19 +428,25 @@ static void test_strings(void)
     const char *s;
     apr_size_t len;
 
-    tap_is_int(parse("\"\\u00e9\\ud834\\udd1e\\\"\\\\\\/\\b\\f\\r\\t\"", &t, &e),
-               APISEC_JSON_OK, "escapes parsed");
+    tap_is_int(
+        parse("\"\\u00e9\\ud834\\udd1e\\\"\\\\\\/\\b\\f\\r\\t\"", &t, &e),
+        APISEC_JSON_OK, "escapes parsed");
     s = apisec_json_tape_str(t, 0, &len);
-    tap_ok(len == 13 && memcmp(s, "\xc3\xa9\xf0\x9d\x84\x9e\"\\/\b\f\r\t", 13) == 0,
+    tap_ok(len == 13
+               && memcmp(s, "\xc3\xa9\xf0\x9d\x84\x9e\"\\/\b\f\r\t", 13) == 0,
            "escapes decoded to UTF-8");
     tap_is_int(apisec_json_utf8_len(s, len), 9, "code points counted");
     tap_is_int(parse("[\"a\\u0000b\"]", &t, &e), APISEC_JSON_OK, "NUL value");
     s = apisec_json_tape_str(t, 1, &len);
     tap_ok(len == 3 && s[1] == '\0', "NUL value decoded with its length");
-    tap_is_int(parse("\"\xf4\x8f\xbf\xbf\"", &t, &e), APISEC_JSON_OK, "U+10FFFF accepted");
-    tap_is_int(parse("\"\xf4\x90\x80\x80\"", &t, &e), APISEC_JSON_ERR_UTF8, "U+110000 rejected");
-    tap_is_int(parse("\"\xed\x9f\xbf\"", &t, &e), APISEC_JSON_OK, "U+D7FF accepted");
-    tap_is_int(parse("\"\xe0\x9f\xbf\"", &t, &e), APISEC_JSON_ERR_UTF8, "3-byte overlong rejected");
+    tap_is_int(parse("\"\xf4\x8f\xbf\xbf\"", &t, &e), APISEC_JSON_OK,
+               "U+10FFFF accepted");
+    tap_is_int(parse("\"\xf4\x90\x80\x80\"", &t, &e), APISEC_JSON_ERR_UTF8,
+               "U+110000 rejected");
+    tap_is_int(parse("\"\xed\x9f\xbf\"", &t, &e), APISEC_JSON_OK,
+               "U+D7FF accepted");
+    tap_is_int(parse("\"\xe0\x9f\xbf\"", &t, &e), APISEC_JSON_ERR_UTF8,
+               "3-byte overlong rejected");
     tap_is_int(parse("\"\\ud800\\u0041\"", &t, &e), APISEC_JSON_ERR_SURROGATE,
                "high surrogate with non-surrogate rejected");
 }
@@ -439,14 +458,24 @@ static void test_numbers(void)
         int integer;
         double value;
     } cases[] = {
-        {"1", 1, 1},         {"1.0", 1, 1},      {"1e2", 1, 100},
-        {"1.5", 0, 1.5},     {"1.5e1", 1, 15},   {"1e-1", 0, 0.1},
-        {"0.0", 1, 0},       {"-0", 1, 0},       {"100e-2", 1, 1},
-        {"1234.5", 0, 1234.5}, {"123.4500e2", 1, 12345},
-        {"-12", 1, -12},     {"0.1e1", 1, 1},    {"10E-1", 1, 1},
+        {"1", 1, 1},
+        {"1.0", 1, 1},
+        {"1e2", 1, 100},
+        {"1.5", 0, 1.5},
+        {"1.5e1", 1, 15},
+        {"1e-1", 0, 0.1},
+        {"0.0", 1, 0},
+        {"-0", 1, 0},
+        {"100e-2", 1, 1},
+        {"1234.5", 0, 1234.5},
+        {"123.4500e2", 1, 12345},
+        {"-12", 1, -12},
+        {"0.1e1", 1, 1},
+        {"10E-1", 1, 1},
         {"12345678901234567890", 1, 12345678901234567890.0},
         {"123456789012345", 1, 123456789012345.0},
-        {"1e-400", 0, 0},    {"0e-999999999999", 1, 0},
+        {"1e-400", 0, 0},
+        {"0e-999999999999", 1, 0},
         {"9007199254740993", 1, 9007199254740992.0},
     };
     apr_size_t k;
@@ -455,12 +484,15 @@ static void test_numbers(void)
         apisec_json_tape_t *t;
         apisec_json_error_t e;
 
-        if (!tap_ok(parse(cases[k].text, &t, &e) == APISEC_JSON_OK, "%s parsed", cases[k].text)) {
+        if (!tap_ok(parse(cases[k].text, &t, &e) == APISEC_JSON_OK, "%s parsed",
+                    cases[k].text)) {
             continue;
         }
         tap_ok(!!(t->tok[0].flags & APISEC_JSON_F_INTEGER) == cases[k].integer,
-               "%s is %san integer", cases[k].text, cases[k].integer ? "" : "not ");
-        tap_ok(t->tok[0].u.num == cases[k].value, "%s as double", cases[k].text);
+               "%s is %san integer", cases[k].text,
+               cases[k].integer ? "" : "not ");
+        tap_ok(t->tok[0].u.num == cases[k].value, "%s as double",
+               cases[k].text);
         tap_is_int(t->tok[0].len, strlen(cases[k].text), "raw length kept");
     }
     {
@@ -468,8 +500,8 @@ static void test_numbers(void)
         apisec_json_error_t e;
 
         parse("[1E400,-1e400]", &t, &e);
-        tap_ok(t && isinf(t->tok[1].u.num) && t->tok[1].u.num > 0 &&
-                   (t->tok[1].flags & APISEC_JSON_F_INTEGER),
+        tap_ok(t && isinf(t->tok[1].u.num) && t->tok[1].u.num > 0
+                   && (t->tok[1].flags & APISEC_JSON_F_INTEGER),
                "1E400 accepted: +HUGE_VAL, integer");
         tap_ok(t && isinf(t->tok[2].u.num) && t->tok[2].u.num < 0,
                "-1e400 accepted: -HUGE_VAL");
@@ -484,14 +516,16 @@ static void test_pointer_append(void)
     apisec_json_pointer_append(buf, sizeof(buf), &pos, "a/b", 3);
     apisec_json_pointer_append(buf, sizeof(buf), &pos, "~", 1);
     tap_is_str(buf, "/a~1b/~0", "pointer escapes / and ~");
-    tap_ok(!apisec_json_pointer_append(buf, sizeof(buf), &pos, "0123456789", 10),
-           "pointer truncation reported");
+    tap_ok(
+        !apisec_json_pointer_append(buf, sizeof(buf), &pos, "0123456789", 10),
+        "pointer truncation reported");
     tap_ok(strlen(buf) < sizeof(buf), "truncated pointer stays in the buffer");
 }
 
 int main(void)
 {
-    if (apr_initialize() != APR_SUCCESS || apr_pool_create(&pool, NULL) != APR_SUCCESS) {
+    if (apr_initialize() != APR_SUCCESS
+        || apr_pool_create(&pool, NULL) != APR_SUCCESS) {
         printf("Bail out! APR init\n");
         return 1;
     }
