@@ -299,7 +299,7 @@ int apisec_check_user_id(request_rec *r)
 {
     const apisec_dir_conf_t *c;
     const char *type = ap_auth_type(r), *token = NULL, *reason = NULL, *user;
-    json_t *header = NULL, *claims = NULL;
+    json_t *header = NULL, *claims = NULL, *sub;
     apisec_req_t *st;
 
     if (!type || strcasecmp(type, "JWT")) {
@@ -330,9 +330,13 @@ int apisec_check_user_id(request_rec *r)
     if ((reason = verify(r, c, token, &header, &claims))) {
         return unauthorized(r, reason, 1);
     }
-    user = claim_text(
-        r->pool,
-        json_object_get(claims, c->jwt_user_claim ? c->jwt_user_claim : "sub"));
+    sub = json_object_get(claims,
+                          c->jwt_user_claim ? c->jwt_user_claim : "sub");
+    /* A user is a string (or a number, as some issuers write ids); an
+     * array or object is no name for REMOTE_USER. */
+    user = json_is_string(sub) || json_is_integer(sub)
+               ? claim_text(r->pool, sub)
+               : NULL;
     if (!user || !*user) {
         return unauthorized(r, "token has no subject", 1);
     }

@@ -73,6 +73,7 @@ my @attacks = (
     [ 'oversized', mint('HS256', 'hmac', claims_ok(pad => 'x' x 5000), { kid => 'hs' }) ],
     [ 'garbage', 'not-a-token' ],
     [ 'no subject', mint('ES256', 'ec256', claims_ok(sub => undef), { kid => 'ec256' }) ],
+    [ 'subject not a string', mint('ES256', 'ec256', claims_ok(sub => ['root']), { kid => 'ec256' }) ],
 );
 
 plan tests => 4 * @algs + 2 * @crypt_algs + 3 * @attacks + 22;
