@@ -76,7 +76,7 @@ my @attacks = (
     [ 'subject not a string', mint('ES256', 'ec256', claims_ok(sub => ['root']), { kid => 'ec256' }) ],
 );
 
-plan tests => 4 * @algs + 2 * @crypt_algs + 3 * @attacks + 22;
+plan tests => 4 * @algs + 2 * @crypt_algs + 3 * @attacks + 27;
 
 for my $alg (@algs) {
     my $key = $alg_key{$alg};
@@ -105,6 +105,18 @@ for my $a (@attacks) {
              "$what: RFC 6750 challenge with a generic description");
     ok t_cmp(hdr($r, 'Content-Type'), 'application/problem+json', "$what: problem+json");
 }
+
+# A JWKS file (written by python3-jwt): use, key_ops and alg are respected.
+ok t_cmp(get('/jwt/jwks/echo.cgi', mint('RS256', 'rsa', claims_ok(), { kid => 'jwks-rsa' }))->{status},
+         200, 'JWKS: RSA key');
+ok t_cmp(get('/jwt/jwks/echo.cgi', mint('ES256', 'ec256', claims_ok(), { kid => 'jwks-ec' }))->{status},
+         200, 'JWKS: EC key with key_ops verify');
+ok t_cmp(get('/jwt/jwks/echo.cgi', mint('EdDSA', 'ed25519', claims_ok(), { kid => 'jwks-ed' }))->{status},
+         200, 'JWKS: Ed25519 key');
+ok t_cmp(get('/jwt/jwks/echo.cgi', mint('PS256', 'rsa', claims_ok(), { kid => 'jwks-rsa' }))->{status},
+         401, "JWKS: the key's alg RS256 refuses a PS256 token");
+ok t_cmp(get('/jwt/jwks/echo.cgi', mint('ES384', 'ec384', claims_ok(), { kid => 'jwks-enc' }))->{status},
+         401, 'JWKS: a use=enc key never verifies');
 
 # A certificate as the key.
 my $t = mint('RS256', 'rsa', claims_ok(), { kid => 'rsacert' });
