@@ -25,5 +25,5 @@ echo "== AddressSanitizer build: unit tests and Apache::Test suite"
 scripts/build.sh build-asan --enable-asan
 make -C build-asan -s check
 
-echo "== fuzzing (bounded)"
-t/fuzz/run.sh "${APISEC_FUZZ_SECONDS:-60}"
+echo "== fuzzing (bounded: ${APISEC_FUZZ_SECONDS:-60} s a target)"
+prove -v t/fuzz/run.sh
