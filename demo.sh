@@ -89,6 +89,15 @@ JWT: no token, a good token, one without the admin scope, and a forged one:
   curl -i -H "Authorization: Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJyb290In0." $h/api/v1/me
 What reaches the application (a CGI echo); spoofed X-APISec-* headers are dropped:
   curl -s -H 'X-APISec-Claim-Sub: admin' -H 'X-Trace: 1' -d '{"a":1}' -H 'Content-Type: application/json' $h/api/echo
+JSON validation: a good order reaches the application byte for byte; a bad one is a 400 naming each error's JSON pointer:
+  curl -s -H 'Content-Type: application/json' -d '{"items":[{"productId":"3f2504e0-4f89-41d3-9a0c-0305e82c3301","quantity":2}],"shipping":{"name":"Ada Lovelace","street":"12 St James Sq","city":"London","postalCode":"SW1Y 4JH","country":"GB"}}' $h/api/v1/orders
+  curl -s -H 'Content-Type: application/json' -d '{"items":[{"productId":"not-a-uuid","quantity":0}],"shipping":{"name":"Ada","street":"1 Main St","city":"Paris","postalCode":"75001","country":"XX"},"isAdmin":true}' $h/api/v1/orders
+Rate limits: 5 a minute on /public/ (the sixth is a 429 with Retry-After and RateLimit fields), 3 failed logins a minute, metrics:
+  for i in 1 2 3 4 5; do curl -s -o /dev/null -w '%{http_code} ' $h/public/status.json; done; echo
+  curl -i $h/public/status.json
+  for i in 1 2 3; do curl -s -o /dev/null -w '%{http_code} ' -H 'Authorization: Bearer bad' $h/api/v1/me; done; echo
+  curl -i -H "Authorization: Bearer \$(scripts/demo-token alice)" $h/api/v1/me
+  curl -s $h/metrics
 Security events:
   tail $run/logs/audit.log
 

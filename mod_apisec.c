@@ -97,6 +97,47 @@ static const command_rec apisec_cmds[] = {
     AP_INIT_TAKE1("APISecOwnerPattern", apisec_cmd_owner_pattern, NULL, DIR_JWT,
                   "regex whose first capture on the path is the "
                   "owner, for Require jwt-owner"),
+
+    /* Store and rate limits (issue 4). Limits are in the Limit override
+     * class (like Allow/Deny): limits accumulate down the tree, so a
+     * tenant can add a stricter one but not lift the operator's. Exempt
+     * addresses are the operator's only. */
+    AP_INIT_TAKE_ARGV("APISecStore", apisec_cmd_store, NULL, RSRC_CONF,
+                      "shm [size=N] | memcached HOST:PORT ... [timeout=MS]"),
+    AP_INIT_TAKE1("APISecStoreFailure", apisec_cmd_store_failure, NULL,
+                  RSRC_CONF,
+                  "open (default) or closed: rate limits when the store "
+                  "cannot be reached"),
+    AP_INIT_TAKE_ARGV("APISecRateLimit", apisec_cmd_ratelimit, NULL,
+                      RSRC_CONF | ACCESS_CONF | OR_LIMIT,
+                      "LIMIT/PERIOD [key=ip|user|header:NAME] [methods=M,...] "
+                      "[count=all|failures] [name=N]"),
+    AP_INIT_TAKE1("APISecRateLimitHeaders", apisec_cmd_ratelimit_headers, NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_LIMIT,
+                  "ietf (default), draft-7, draft-6 or off"),
+    AP_INIT_TAKE_ARGV("APISecRateLimitExempt", apisec_cmd_ratelimit_exempt,
+                      NULL, RSRC_CONF | ACCESS_CONF,
+                      "addresses or networks (CIDR) no limit applies to"),
+
+    /* JSON requests (issue 5): the operator's, not a tenant's (no .htaccess):
+     * a schema is compiled at startup, which an .htaccess re-read for every
+     * request would turn into file I/O per request, and a tenant must not
+     * switch off or loosen the operator's checks. */
+    AP_INIT_FLAG("APISecJSON", apisec_cmd_json, NULL, RSRC_CONF | ACCESS_CONF,
+                 "On: request bodies must be strict JSON (415/413/400)"),
+    AP_INIT_TAKE1("APISecJSONMaxBody", apisec_cmd_json_max_body, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "largest JSON body accepted (default 10k)"),
+    AP_INIT_TAKE1("APISecJSONMaxDepth", apisec_cmd_json_max_depth, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "deepest nesting of arrays and objects (default 32)"),
+    AP_INIT_TAKE_ARGV("APISecJSONSchema", apisec_cmd_json_schema, NULL,
+                      RSRC_CONF | ACCESS_CONF,
+                      "[METHOD ...] PATH: JSON Schema (2020-12 subset) the "
+                      "body must match"),
+    AP_INIT_FLAG("APISecJSONStrict", apisec_cmd_json_strict, NULL,
+                 RSRC_CONF | ACCESS_CONF,
+                 "On: objects reject members their schema does not name"),
     {NULL}};
 
 static void apisec_register_hooks(apr_pool_t *p)
@@ -122,6 +163,20 @@ static void apisec_register_hooks(apr_pool_t *p)
                                   NULL, AP_FTYPE_CONTENT_SET);
     ap_register_output_filter(APISEC_PROBLEM_FILTER, apisec_problem_filter,
                               NULL, AP_FTYPE_CONTENT_SET);
+    /* Store and rate limits (issue 4): address limits after TLS and CORS
+     * preflight (registered above, same order), user limits in fixups. */
+    ap_hook_pre_config(apisec_store_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(apisec_store_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(apisec_store_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_access_checker(apisec_ratelimit_access, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_fixups(apisec_ratelimit_fixups, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_log_transaction(apisec_ratelimit_log, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(apisec_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* JSON requests (issue 5): bodies are read in fixups, after the user
+     * rate limits (FIRST), and handed on by an input filter. */
+    ap_hook_fixups(apisec_json_fixups, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_register_input_filter(APISEC_JSON_FILTER, apisec_json_body_filter, NULL,
+                             AP_FTYPE_CONTENT_SET);
 }
 
 /* clang-format off */

@@ -14,27 +14,9 @@ cd "$top"
 secs=${1:-5}; rounds=${2:-3}
 conns=${APISEC_BENCH_CONNS:-32}
 
-scripts/deps.sh bench
-scripts/build.sh build >/dev/null
-libexec=$(apxs -q LIBEXECDIR)
-httpd=$(apxs -q SBINDIR)/$(apxs -q TARGET)
-run=$(mktemp -d /tmp/apisec-bench.XXXXXX)
-chmod 755 "$run"
-pids=""
-cleanup() {
-    for v in $variants; do
-        [ -f "$run/$v/httpd.pid" ] && kill "$(cat "$run/$v/httpd.pid")" 2>/dev/null
-    done
-    sleep 0.5
-    rm -rf "$run"
-}
-userlines=""
-if [ "$(id -u)" = 0 ]; then
-    userlines="User www-data
-Group www-data"
-    chmod -R a+rX bench/htdocs build/mod_apisec.so
-    chmod a+rx "$top" "$top/bench" "$top/build"
-fi
+. "$top/bench/lib.sh"
+variants="plain apisec mod_headers"
+bench_setup
 
 HELMET_HEADERS='Header always set Content-Security-Policy "default-src '"'"'self'"'"';base-uri '"'"'self'"'"';font-src '"'"'self'"'"' https: data:;form-action '"'"'self'"'"';frame-ancestors '"'"'self'"'"';img-src '"'"'self'"'"' data:;object-src '"'"'none'"'"';script-src '"'"'self'"'"';script-src-attr '"'"'none'"'"';style-src '"'"'self'"'"' https: '"'"'unsafe-inline'"'"';upgrade-insecure-requests"
     Header always set Cross-Origin-Opener-Policy same-origin
@@ -54,7 +36,6 @@ HELMET_HEADERS='Header always set Content-Security-Policy "default-src '"'"'self
     Header always merge Vary Origin'
 
 # variant name | port | modules to load | directory config
-variants="plain apisec mod_headers"
 port_plain=18081; port_apisec=18082; port_mod_headers=18083
 mods_plain=""; conf_plain=""
 mods_apisec="LoadModule apisec_module $top/build/mod_apisec.so"
@@ -64,30 +45,9 @@ conf_apisec="    APISecHeaders On
 mods_mod_headers="LoadModule headers_module $libexec/mod_headers.so
 LoadModule setenvif_module $libexec/mod_setenvif.so"
 conf_mod_headers="    $HELMET_HEADERS"
-trap cleanup EXIT INT TERM
+trap bench_cleanup EXIT INT TERM
 
-start() {  # $1 variant
-    v=$1
-    eval "port=\$port_$v; mods=\$mods_$v; conf=\$conf_$v"
-    mkdir -p "$run/$v"
-    awk -v dir="$run/$v" -v src="$top" -v port="$port" -v libexec="$libexec" \
-        -v users="$userlines" -v mods="$mods" -v conf="$conf" '
-        { gsub("@DIR@", dir); gsub("@SRC@", src); gsub("@PORT@", port);
-          gsub("@LIBEXECDIR@", libexec) }
-        $0 == "@USERLINES@" { print users; next }
-        $0 == "@LOADMODULES@" { print mods; next }
-        $0 == "@VARIANT_CONF@" { print conf; next }
-        { print }' bench/httpd.conf.in > "$run/$v/httpd.conf"
-    chmod -R a+rX "$run/$v"
-    taskset -c 0 "$httpd" -f "$run/$v/httpd.conf" -k start
-    for _ in $(seq 50); do
-        curl -s -o /dev/null "http://127.0.0.1:$port/small.json" && return 0
-        sleep 0.1
-    done
-    echo "bench: $v did not start" >&2; cat "$run/$v/error.log" >&2; exit 1
-}
-
-for v in $variants; do start "$v"; done
+for v in $variants; do bench_start "$v"; done
 
 # Each variant must answer the same request the same way before it is timed.
 curl -s -D - -o /dev/null -H 'Origin: https://app.example.com' \
@@ -99,14 +59,7 @@ curl -s -D - -o /dev/null -H 'Origin: https://app.example.com' \
 
 measure() {  # $1 variant -> "rps p50_ms p99_ms"
     eval "port=\$port_$1"
-    taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" --latency \
-        -H 'Origin: https://app.example.com' "http://127.0.0.1:$port/small.json" \
-      | awk '
-        function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
-        /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
-        /^Requests\/sec:/ { rps = $2 }
-        /Non-2xx/ { bad = 1 }
-        END { if (bad) rps = "ERR"; printf "%s %s %s\n", rps, p50, p99 }'
+    bench_wrk "$port" /small.json -H 'Origin: https://app.example.com'
 }
 
 # Warm-up, then interleaved rounds.
@@ -120,24 +73,17 @@ done
 echo
 echo "scenario: GET 1 small static file (32 B JSON), keep-alive, $conns connections, wrk -t1 on core 1, httpd on core 0"
 echo "$rounds rounds of ${secs}s, interleaved; median of rounds"
-printf '%-14s %10s %9s %9s %8s\n' variant req/s p50_ms p99_ms ratio
-base=""
-for v in $variants; do
-    med=$(sort -n "$run/$v.results" | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }')
-    rps=$(echo "$med" | awk '{print $1}')
-    [ -z "$base" ] && base=$rps
-    echo "$med" | awk -v v="$v" -v base="$base" '{ printf "%-14s %10.0f %9.3f %9.3f %8.3f\n", v, $1, $2, $3, $1 / base }'
-done
+# shellcheck disable=SC2086
+bench_table 14 $variants
 
 if [ "${APISEC_BENCH_IR:-0}" = 1 ]; then
-    ir=$top/../shared/tools/httpd-ir
     echo
     echo "user-space instructions per request (httpd-ir, cachegrind, single process):"
     for v in $variants; do
         eval "port=\$port_$v"
-        kill "$(cat "$run/$v/httpd.pid")"; sleep 0.5
-        n=$("$ir" -f "$run/$v/httpd.conf" -u "http://127.0.0.1:$port/small.json" -n 2000 \
-             -H 'Origin: https://app.example.com' 2>/dev/null | awk '{print $1}')
+        bench_stop "$v"
+        n=$(bench_ir "$v" "http://127.0.0.1:$port/small.json" \
+             -H 'Origin: https://app.example.com')
         printf '%-14s %10s\n' "$v" "$n"
     done
 fi

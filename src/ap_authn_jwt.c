@@ -207,7 +207,7 @@ static const char *verify(request_rec *r, const apisec_dir_conf_t *c,
     apisec_token_cache_t *cache = c->jwt_keys_cacheable ? token_cache : NULL;
     int cached = 0;
 
-    if (cache && apisec_token_cache_digest(token, len, digest)
+    if (cache && apisec_token_cache_digest(cache, token, len, digest)
         && apisec_token_cache_get(cache, digest, c->jwt_keys, now, header,
                                   claims)) {
         apr_pool_cleanup_register(r->pool, *header, release_json,

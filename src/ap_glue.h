@@ -63,4 +63,44 @@ int apisec_open_logs(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                      server_rec *s);
 void apisec_audit(request_rec *r, const char *event, const char *reason);
 
+/* Store and rate limits (issue 4). */
+#include "store.h"
+/* ap_store.c: the store of this process (NULL before child_init, or when
+ * it could not be made), its hooks, and paced logging of its failures. */
+apisec_store_t *apisec_store_handle(void);
+int apisec_store_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp);
+int apisec_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s);
+void apisec_store_child_init(apr_pool_t *pchild, server_rec *s);
+void apisec_store_note_failure(request_rec *r, apr_status_t rv);
+/* "ServerName:port" of S, the prefix of its store keys. */
+const char *apisec_store_namespace(server_rec *s);
+/* ap_ratelimit.c */
+int apisec_ratelimit_access(request_rec *r);
+int apisec_ratelimit_fixups(request_rec *r);
+int apisec_ratelimit_log(request_rec *r);
+/* ap_metrics.c: counters shared by every process. */
+apr_status_t apisec_metrics_post_config(apr_pool_t *pproc, server_rec *s);
+void apisec_metrics_store_op(apr_interval_time_t us, int failed);
+void apisec_metrics_store_failure(int closed);
+void apisec_metrics_limited(const char *name);
+int apisec_metrics_log_due(apr_time_t now, apr_interval_time_t interval,
+                           apr_uint64_t *suppressed);
+int apisec_metrics_handler(request_rec *r);
+
+/* JSON requests (issue 5). ap_response.c: a problem with extension members
+ * and an audit event with extra members (EXTRA not consumed). */
+int apisec_send_problem_extra(request_rec *r, int status, const char *detail,
+                              json_t *extra);
+void apisec_audit_extra(request_rec *r, const char *event, const char *reason,
+                        json_t *extra);
+/* ap_json.c: body read, checked and handed on in fixups. */
+#define APISEC_JSON_FILTER "APISEC_JSON_BODY"
+int apisec_json_fixups(request_rec *r);
+apr_status_t apisec_json_body_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                                     ap_input_mode_t mode,
+                                     apr_read_type_e block,
+                                     apr_off_t readbytes);
+
 #endif

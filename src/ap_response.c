@@ -19,6 +19,14 @@ APLOG_USE_MODULE(apisec);
  * from the headers filter, as on every other response. */
 int apisec_send_problem(request_rec *r, int status, const char *detail)
 {
+    return apisec_send_problem_extra(r, status, detail, NULL);
+}
+
+/* EXTRA (not consumed) adds extension members, such as the "errors" array of
+ * a rejected JSON body. */
+int apisec_send_problem_extra(request_rec *r, int status, const char *detail,
+                              json_t *extra)
+{
     const char *line = ap_get_status_line(status);
     const char *body = NULL;
 
@@ -36,7 +44,7 @@ int apisec_send_problem(request_rec *r, int status, const char *detail)
         apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     }
     body = apisec_problem_json(r->pool, status, line ? line + 4 : "Error",
-                               detail, apisec_request_id(r), NULL);
+                               detail, apisec_request_id(r), extra);
     if (!body) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -103,6 +111,14 @@ int apisec_open_logs(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 
 void apisec_audit(request_rec *r, const char *event, const char *reason)
 {
+    apisec_audit_extra(r, event, reason, NULL);
+}
+
+/* EXTRA (not consumed) adds members, such as the pointers of a rejected JSON
+ * body. */
+void apisec_audit_extra(request_rec *r, const char *event, const char *reason,
+                        json_t *extra)
+{
     apisec_srv_conf_t *c = apisec_srv_conf(r->server);
     apisec_audit_event_t ev;
     apr_size_t len;
@@ -124,7 +140,7 @@ void apisec_audit(request_rec *r, const char *event, const char *reason)
     ev.method = r->method;
     ev.path = r->parsed_uri.path;
     ev.reason = reason;
-    line = apisec_audit_line(r->pool, &ev, NULL, &len);
+    line = apisec_audit_line(r->pool, &ev, extra, &len);
     if (!line) {
         return;
     }

@@ -19,6 +19,11 @@ void *apisec_create_dir_conf(apr_pool_t *p, char *dir)
     c->jwt_max_lifetime = APISEC_UNSET;
     c->jwt_max_size = APISEC_UNSET;
     c->jwt_forward_headers = APISEC_UNSET;
+    c->rl_headers = APISEC_UNSET;
+    c->json = APISEC_UNSET;
+    c->json_max_body = APISEC_UNSET;
+    c->json_max_depth = APISEC_UNSET;
+    c->json_strict = APISEC_UNSET;
     return c;
 }
 
@@ -82,6 +87,8 @@ void *apisec_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->tls_port =
         add->require_tls != APISEC_TLS_UNSET ? add->tls_port : base->tls_port;
     apisec_merge_jwt(p, c, base, add);
+    apisec_merge_ratelimit(p, c, base, add);
+    apisec_merge_json(c, base, add);
     return c;
 }
 
@@ -90,6 +97,8 @@ void *apisec_create_srv_conf(apr_pool_t *p, server_rec *s)
     apisec_srv_conf_t *c = apr_pcalloc(p, sizeof(apisec_srv_conf_t));
 
     c->jwt_cache = APISEC_UNSET;
+    c->store_kind = APISEC_UNSET;
+    c->store_failure = APISEC_UNSET;
     return c;
 }
 
@@ -101,6 +110,7 @@ void *apisec_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->audit_path = add->audit_path ? add->audit_path : base->audit_path;
     c->jwt_cache = add->jwt_cache != APISEC_UNSET ? add->jwt_cache
                                                   : base->jwt_cache;
+    apisec_merge_store_srv(c, base, add);
     return c;
 }
 

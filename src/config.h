@@ -13,6 +13,8 @@
 #include "ap_regex.h"
 
 #include "jwk.h"
+#include "ratelimit.h"
+#include "store_memcached.h"
 
 #define APISEC_UNSET (-1)
 #define APISEC_JWT_DEFAULT_MAX_SIZE 8192
@@ -72,12 +74,30 @@ typedef struct {
     apr_array_header_t *jwt_forward;   /* claim names, NULL unset */
     int jwt_forward_headers;       /* UNSET, 0, 1 */
     ap_regex_t *owner_pattern;     /* APISecOwnerPattern, NULL unset */
+
+    /* Rate limits (issue 4): config_store.c, ap_ratelimit.c */
+    apr_array_header_t *rl_limits; /* apisec_ratelimit_spec_t *, NULL unset */
+    int rl_headers;                /* apisec_ratelimit_headers_e or UNSET */
+    apr_array_header_t *rl_exempt; /* apr_ipsubnet_t *, NULL unset */
+
+    /* JSON requests (issue 5): config_json.c, ap_json.c */
+    int json;                       /* APISecJSON: UNSET, 0, 1 */
+    apr_off_t json_max_body;        /* APISecJSONMaxBody: UNSET or bytes */
+    int json_max_depth;             /* APISecJSONMaxDepth: UNSET or N */
+    apr_array_header_t *json_schemas; /* schema rules, NULL unset */
+    int json_strict;                /* APISecJSONStrict: UNSET, 0, 1 */
 } apisec_dir_conf_t;
 
 typedef struct {
     const char *audit_path; /* APISecAuditLog, NULL unset */
     apr_file_t *audit_file; /* opened in open_logs */
     int jwt_cache;          /* APISecJWTCache: UNSET, 0 off, entries */
+
+    /* Store and rate limits (issue 4): config_store.c, ap_store.c */
+    int store_kind;         /* APISEC_STORE_KIND_* or UNSET (shm) */
+    apr_size_t shm_size;    /* APISecStore shm size=, 0 unset */
+    apisec_store_memcached_conf_t *memcached; /* APISecStore memcached */
+    int store_failure;      /* APISecStoreFailure: UNSET, 0 open, 1 closed */
 } apisec_srv_conf_t;
 
 extern module AP_MODULE_DECLARE_DATA apisec_module;
@@ -133,6 +153,44 @@ const char *apisec_cmd_jwt_cache(cmd_parms *cmd, void *sconf,
                                  const char *arg);
 const char *apisec_cmd_owner_pattern(cmd_parms *cmd, void *dconf,
                                      const char *arg);
+
+/* config_store.c: APISecStore, APISecStoreFailure, APISecRateLimit* */
+#define APISEC_STORE_KIND_SHM 1
+#define APISEC_STORE_KIND_MEMCACHED 2
+void apisec_merge_ratelimit(apr_pool_t *p, apisec_dir_conf_t *c,
+                            const apisec_dir_conf_t *base,
+                            const apisec_dir_conf_t *add);
+void apisec_merge_store_srv(apisec_srv_conf_t *c, const apisec_srv_conf_t *base,
+                            const apisec_srv_conf_t *add);
+const char *apisec_cmd_store(cmd_parms *cmd, void *sconf, int argc,
+                             char *const argv[]);
+const char *apisec_cmd_store_failure(cmd_parms *cmd, void *sconf,
+                                     const char *arg);
+const char *apisec_cmd_ratelimit(cmd_parms *cmd, void *dconf, int argc,
+                                 char *const argv[]);
+const char *apisec_cmd_ratelimit_headers(cmd_parms *cmd, void *dconf,
+                                         const char *arg);
+const char *apisec_cmd_ratelimit_exempt(cmd_parms *cmd, void *dconf, int argc,
+                                        char *const argv[]);
+
+/* config_json.c: APISecJSON* (issue 5) */
+#include "json_schema.h"
+#define APISEC_JSON_DEFAULT_MAX_BODY 10240
+typedef struct {
+    apr_int64_t methods;      /* AP_METHOD_BIT << M_*; 0: every method */
+    apisec_schema_t *schema;  /* compiled at startup */
+    const char *path;
+} apisec_json_schema_rule_t;
+void apisec_merge_json(apisec_dir_conf_t *c, const apisec_dir_conf_t *base,
+                       const apisec_dir_conf_t *add);
+const char *apisec_cmd_json(cmd_parms *cmd, void *dconf, int on);
+const char *apisec_cmd_json_strict(cmd_parms *cmd, void *dconf, int on);
+const char *apisec_cmd_json_max_body(cmd_parms *cmd, void *dconf,
+                                     const char *arg);
+const char *apisec_cmd_json_max_depth(cmd_parms *cmd, void *dconf,
+                                      const char *arg);
+const char *apisec_cmd_json_schema(cmd_parms *cmd, void *dconf, int argc,
+                                   char *const argv[]);
 
 static APR_INLINE apisec_dir_conf_t *apisec_dir_conf(request_rec *r)
 {

@@ -28,7 +28,8 @@ typedef struct apisec_token_cache_t apisec_token_cache_t;
 apisec_token_cache_t *apisec_token_cache_create(apr_pool_t *p, int entries);
 
 /* SHA-256 of TOKEN into DIGEST; 0 on failure. */
-int apisec_token_cache_digest(const char *token, apr_size_t len,
+int apisec_token_cache_digest(apisec_token_cache_t *c, const char *token,
+                              apr_size_t len,
                               unsigned char digest[APISEC_TOKEN_DIGEST_LEN]);
 
 /* On a hit, returns 1 and new references to the header and claims (the

@@ -1,0 +1,123 @@
+#!/bin/sh
+# Rate-limit benchmark: plain httpd against mod_apisec with a per-client
+# limit that is never reached, with the shm store and with one memcached,
+# and against mod_qos with an equivalent per-IP request limit
+# (QS_ClientEventLimitCount), all in one run on loopback:
+#   bench/ratelimit.sh [SECONDS_PER_RUN] [ROUNDS]     (default 5 s, 3 rounds)
+# Same method as bench/run.sh: servers side by side, runs interleaved,
+# httpd pinned to core 0 and wrk to core 1, median of rounds, ratios to
+# plain httpd; p99 added latency is the variant's p99 minus plain's. At the
+# end the store's memory as the metrics page reports it.
+# mod_ratelimit is not compared: it limits bandwidth per response, not
+# requests per client. mod_qos comes from Debian's libapache2-mod-qos
+# (scripts/deps.sh bench), or from APISEC_QOS_SO.
+# Traffic goes to 127.0.0.1 only; every server and memcached is stopped by
+# pid at the end.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+secs=${1:-5}; rounds=${2:-3}
+conns=${APISEC_BENCH_CONNS:-32}
+
+. "$top/bench/lib.sh"
+variants="plain apisec_shm apisec_memcached mod_qos"
+bench_setup
+module=${APISEC_BENCH_MODULE:-$top/build/mod_apisec.so}
+qos=${APISEC_QOS_SO:-$libexec/mod_qos.so}
+[ -r "$qos" ] || { echo "bench: mod_qos not found ($qos): scripts/deps.sh bench" >&2; exit 1; }
+
+mc_port=18190
+# memcached shares core 1 with wrk: on core 0 it would take the time of
+# the httpd it serves.
+taskset -c 1 memcached -l 127.0.0.1 -p "$mc_port" -U 0 -t 1 -m 16 -u nobody &
+mc_pid=$!
+cleanup() { kill "$mc_pid" 2>/dev/null || true; bench_cleanup; }
+trap cleanup EXIT INT TERM
+# One memcached text command, its answer on stdout.
+mc() {
+    perl -MIO::Socket::INET -e '
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$ARGV[0]", Timeout => 1) or exit 1;
+        print $s "$ARGV[1]\r\n";
+        while (my $l = <$s>) { print $l; last if $l =~ /^(END|VERSION|ERROR)/ }' "$mc_port" "$1"
+}
+for _ in $(seq 50); do
+    mc version 2>/dev/null | grep -q VERSION && break
+    sleep 0.1
+done
+
+# 1,000 clients, told apart by X-Client (an address, so that mod_qos can
+# key on it too): wrk gives each request the next client in turn, so the
+# 32 connections in flight are 32 different keys, as on a real server.
+# (One key hit by 32 connections at once is another case: with memcached,
+# a request that loses its compare-and-swap 8 times is refused; see the
+# README.)
+cat > "$run/clients.lua" <<'LUA'
+local n = 0
+request = function()
+    n = n + 1
+    local i = n % 1000
+    return wrk.format(nil, nil, { ["X-Client"] = "10.0." .. math.floor(i / 256) .. "." .. (i % 256) })
+end
+LUA
+LIMIT="    APISecRateLimit 1000000/1s key=header:X-Client"
+METRICS="<Location /metrics>
+    SetHandler apisec-metrics
+</Location>"
+port_plain=18181; port_apisec_shm=18182; port_apisec_memcached=18183; port_mod_qos=18184
+mods_plain=""; conf_plain=""
+mods_apisec_shm="LoadModule apisec_module $module"
+srv_apisec_shm="APISecStore shm size=1M
+$METRICS"
+conf_apisec_shm="$LIMIT"
+mods_apisec_memcached="LoadModule apisec_module $module"
+srv_apisec_memcached="APISecStore memcached 127.0.0.1:$mc_port timeout=100
+$METRICS"
+conf_apisec_memcached="$LIMIT"
+# mod_qos: every request is an event counted per client address; the limit
+# (events per second per address) is never reached either.
+# Debian's mod_qos needs PCRE 1, which httpd (PCRE2) does not load itself.
+mods_mod_qos="LoadFile /usr/lib/x86_64-linux-gnu/libpcre.so.3
+LoadModule qos_module $qos
+LoadModule setenvif_module $libexec/mod_setenvif.so"
+srv_mod_qos="QS_ClientEntries 10000
+QS_ClientIpFromHeader X-Client
+SetEnvIf Request_URI . QS_Limit=yes
+QS_ClientEventLimitCount 1000000 1"
+conf_mod_qos=""
+
+for v in $variants; do bench_start "$v"; done
+
+# The limits are on: a limited variant answers with its headers.
+curl -s -D - -o /dev/null -H 'X-Client: 10.0.0.1' "http://127.0.0.1:$port_apisec_shm/small.json" | grep -qi '^RateLimit:' \
+    || { echo "bench: apisec_shm sends no RateLimit field" >&2; exit 1; }
+curl -s -D - -o /dev/null -H 'X-Client: 10.0.0.1' "http://127.0.0.1:$port_apisec_memcached/small.json" | grep -qi '^RateLimit:' \
+    || { echo "bench: apisec_memcached sends no RateLimit field (memcached down?)" >&2; exit 1; }
+
+for v in $variants; do eval "port=\$port_$v"; taskset -c 1 wrk -t1 -c"$conns" -d1s -s "$run/clients.lua" "http://127.0.0.1:$port/small.json" >/dev/null; done
+for r in $(seq "$rounds"); do
+    for v in $variants; do
+        eval "port=\$port_$v"
+        bench_wrk "$port" /small.json -s "$run/clients.lua" >> "$run/$v.results"
+    done
+done
+if grep -q ERR "$run"/*.results; then
+    echo "bench: a variant answered other than 2xx (a limit was reached?)" >&2
+    grep -l ERR "$run"/*.results >&2
+    exit 1
+fi
+
+echo
+echo "scenario: GET 1 small static file, keep-alive, $conns connections, 1,000 clients (X-Client),"
+echo "a per-client limit never reached; wrk -t1 on core 1, httpd (1 process, 64 threads) on core 0"
+echo "$rounds rounds of ${secs}s, interleaved; median of rounds"
+bench_table 18 $variants
+base_p99=$(bench_median "$run/plain.results" | awk '{print $3}')
+for v in apisec_shm apisec_memcached mod_qos; do
+    bench_median "$run/$v.results" | awk -v v="$v" -v b="$base_p99" \
+        '{ printf "%-18s p99 added: %+.3f ms\n", v, $3 - b }'
+done
+echo
+echo "store memory (metrics page of apisec_shm):"
+curl -s "http://127.0.0.1:$port_apisec_shm/metrics" | grep -E '^apisec_store_shm_(bytes|slots|live) '
+echo "memcached: $(mc stats | tr -d '\r' \
+    | awk '$2 == "bytes" || $2 == "curr_items" { printf "%s=%s ", $2, $3 }')"

@@ -1,0 +1,139 @@
+# Rate limits on the suite's server (shm store): 429 problem with
+# Retry-After, the RateLimit header formats, keys (ip behind a trusted
+# proxy, header, user), methods, count=failures, exemptions, merging down
+# the tree, virtual hosts, and the metrics page.
+use strict;
+use warnings;
+use Apache::Test qw(plan ok);
+use Apache::TestUtil qw(t_cmp);
+use ApisecTest qw(req hdr json_body audit_lines);
+use ApisecJWT qw(mint claims_ok);
+
+plan tests => 53;
+
+sub get { my ($path, @h) = @_; req(GET => $path, headers => \@h) }
+sub via_proxy { my ($path, $ip, @h) = @_;
+                req(GET => $path, vhost => 'apisec_proxy',
+                    headers => [ "X-Forwarded-For: $ip", @h ]) }
+
+# --- key=ip, the 429 answer and the ietf fields ---
+my @r = map { get('/rl/ip/echo.cgi') } 1 .. 3;
+ok t_cmp(join(',', map { $_->{status} } @r), '200,200,200', 'the first 3 of 3/1h pass');
+ok t_cmp(hdr($r[0], 'RateLimit-Policy'), qr/^"ip-3-3600s";q=3;w=3600$/,
+         'RateLimit-Policy (ietf) names the limit, quota and window');
+ok t_cmp(hdr($r[0], 'RateLimit'), qr/^"ip-3-3600s";r=2;t=\d+$/, 'RateLimit says 2 remain');
+ok t_cmp(hdr($r[2], 'RateLimit'), qr/;r=0;/, 'none remain after the third');
+my $no = get('/rl/ip/echo.cgi');
+ok t_cmp($no->{status}, 429, 'the fourth is refused with 429');
+ok t_cmp(hdr($no, 'Retry-After'), qr/^1[12]\d\d$/,
+         'Retry-After: about 1200 s (one interval of 3/1h)');
+ok t_cmp(hdr($no, 'Content-Type'), 'application/problem+json', 'the 429 is problem+json');
+my $j = json_body($no) || {};
+ok t_cmp($j->{status}, 429, 'problem status 429');
+ok t_cmp(defined $j->{request_id} ? 1 : 0, 1, 'the problem carries the request id');
+ok t_cmp(hdr($no, 'RateLimit'), qr/;r=0;t=\d+/, 'the 429 carries the RateLimit fields too');
+ok t_cmp(scalar(grep { /"rate_limited"/ } audit_lines()) > 0 ? 1 : 0, 1,
+         'the refusal is an audit event');
+
+# --- header formats ---
+my $d7 = get('/rl/draft7/echo.cgi');
+ok t_cmp(hdr($d7, 'RateLimit'), 'limit=2, remaining=1, reset=1800', 'draft-7 RateLimit');
+ok t_cmp(hdr($d7, 'RateLimit-Policy'), '2;w=3600', 'draft-7 RateLimit-Policy');
+my $d6 = get('/rl/draft6/echo.cgi');
+ok t_cmp(join(' ', map { hdr($d6, "RateLimit-$_") // '-' } qw(Limit Remaining Reset)),
+         '2 1 1800', 'draft-6 RateLimit-Limit, -Remaining, -Reset');
+my $off = get('/rl/hoff/echo.cgi');
+ok t_cmp(join(' ', map { defined hdr($off, $_) ? $_ : () } qw(RateLimit RateLimit-Policy RateLimit-Limit)),
+         '', 'off: no RateLimit fields');
+$off = get('/rl/hoff/echo.cgi');
+ok t_cmp($off->{status} . ' ' . (hdr($off, 'Retry-After') // '-'), qr/^429 \d+$/,
+         'off: the 429 still has Retry-After');
+
+# --- several limits; merging down the tree ---
+my $m1 = get('/rl/multi/inner/echo.cgi');
+ok t_cmp(hdr($m1, 'RateLimit'), qr/^"tight";r=1;/, 'the most restrictive of three limits is reported');
+my $m2 = get('/rl/multi/echo.cgi');
+ok t_cmp($m2->{status}, 200, 'the parent scope shares the named limit');
+my $m3 = get('/rl/multi/inner/echo.cgi');
+ok t_cmp($m3->{status}, 429, "a child scope's own looser limit does not lift the parent's");
+ok t_cmp(hdr($m3, 'RateLimit-Policy'), qr/^"tight"/, 'the 429 names the limit that refused');
+
+# --- key=header ---
+my @a = map { get('/rl/hdr/echo.cgi', 'X-API-Key: key-a') } 1 .. 3;
+ok t_cmp(join(',', map { $_->{status} } @a), '200,200,429', 'key=header: key-a gets 2 of 2/1h');
+ok t_cmp(get('/rl/hdr/echo.cgi', 'X-API-Key: key-b')->{status}, 200, 'key-b has its own budget');
+my $nokey = get('/rl/hdr/echo.cgi');
+ok t_cmp($nokey->{status} . ' ' . (defined hdr($nokey, 'RateLimit') ? 'fields' : 'none'),
+         '200 none', 'a request without the header is not counted by that limit');
+
+# --- methods= ---
+ok t_cmp(join(',', map { get('/rl/methods/echo.cgi')->{status} } 1 .. 4), '200,200,200,200',
+         'methods=POST,PUT: GETs are not limited');
+my $p1 = req(POST => '/rl/methods/echo.cgi', data => '{}', headers => ['Content-Type: application/json']);
+my $p2 = req(PUT => '/rl/methods/echo.cgi', data => '{}', headers => ['Content-Type: application/json']);
+ok t_cmp("$p1->{status},$p2->{status}", '200,429', 'POST then PUT share the 1/1h limit');
+
+# --- key=ip behind a trusted proxy (mod_remoteip) ---
+my @x = map { via_proxy('/rl/xff/echo.cgi', '198.51.100.7') } 1 .. 3;
+ok t_cmp(join(',', map { $_->{status} } @x), '200,200,429', 'X-Forwarded-For client 198.51.100.7 limited');
+ok t_cmp(via_proxy('/rl/xff/echo.cgi', '198.51.100.8')->{status}, 200,
+         'another forwarded client is counted apart');
+ok t_cmp(get('/rl/xff/echo.cgi', 'X-Forwarded-For: 198.51.100.9')->{status}, 200,
+         'without a trusted proxy the address is the peer (first request of 127.0.0.1)');
+ok t_cmp(get('/rl/xff/echo.cgi', 'X-Forwarded-For: 198.51.100.10')->{status}, 200,
+         'an untrusted X-Forwarded-For does not choose the key (second of 127.0.0.1)');
+ok t_cmp(get('/rl/xff/echo.cgi', 'X-Forwarded-For: 198.51.100.11')->{status}, 429,
+         'a forged header does not escape the limit');
+
+# --- exempt ---
+ok t_cmp(join(',', map { via_proxy('/rl/exempt/echo.cgi', '203.0.113.9')->{status} } 1 .. 4),
+         '200,200,200,200', 'an exempt network is never limited');
+ok t_cmp(defined hdr(via_proxy('/rl/exempt/echo.cgi', '203.0.113.9'), 'RateLimit') ? 1 : 0, 0,
+         'an exempt client gets no RateLimit fields');
+ok t_cmp(join(',', map { via_proxy('/rl/exempt/echo.cgi', '2001:db8::5')->{status} } 1 .. 3),
+         '200,200,200', 'an exempt IPv6 network is never limited');
+ok t_cmp(join(',', map { via_proxy('/rl/exempt/echo.cgi', '198.51.100.20')->{status} } 1 .. 2),
+         '200,429', 'others are');
+
+# --- two virtual hosts never share counters ---
+ok t_cmp(get('/rl/vh/echo.cgi')->{status}, 200, 'main host: 1 of 1/1h');
+ok t_cmp(get('/rl/vh/echo.cgi')->{status}, 429, 'main host: over');
+ok t_cmp(req(GET => '/rl/vh/echo.cgi', vhost => 'apisec_proxy')->{status}, 200,
+         'the same client, limit and path on another virtual host: its own counter');
+
+# --- key=user (AuthType JWT) ---
+my $alice = mint('ES256', 'ec256', claims_ok(), { kid => 'ec256' });
+my $bob = mint('ES256', 'ec256', claims_ok(sub => 'bob'), { kid => 'ec256' });
+my @u = map { get('/jwt/rluser/echo.cgi', "Authorization: Bearer $alice") } 1 .. 3;
+ok t_cmp(join(',', map { $_->{status} } @u), '200,200,429', 'key=user: alice gets 2 of 2/1h');
+ok t_cmp(get('/jwt/rluser/echo.cgi', "Authorization: Bearer $bob")->{status}, 200,
+         'bob, from the same address, has his own budget');
+ok t_cmp(get('/jwt/rluser/echo.cgi')->{status}, 401, 'no token: 401, not a user limit');
+
+# --- count=failures ---
+my $bad = mint('ES256', 'ec256', claims_ok(aud => 'api://elsewhere'), { kid => 'ec256' });
+my @f = map { via_proxy('/jwt/rlfail/echo.cgi', '192.0.2.50', "Authorization: Bearer $bad") } 1 .. 3;
+ok t_cmp(join(',', map { $_->{status} } @f), '401,401,401', 'three failures are answered 401');
+my $blocked = via_proxy('/jwt/rlfail/echo.cgi', '192.0.2.50', "Authorization: Bearer $alice");
+ok t_cmp($blocked->{status}, 429, 'after 3 failures of 3/1h even a good token is refused with 429');
+ok t_cmp(hdr($blocked, 'Retry-After'), qr/^\d+$/, 'with Retry-After');
+my @g = map { via_proxy('/jwt/rlfail/echo.cgi', '192.0.2.51', "Authorization: Bearer $alice") } 1 .. 6;
+ok t_cmp(join(',', map { $_->{status} } @g), '200,200,200,200,200,200',
+         'successes are not counted: six 200s, no block');
+ok t_cmp(hdr($g[5], 'RateLimit'), qr/;r=3;/, 'the failure budget is still whole after 200s');
+my $f2 = via_proxy('/jwt/rlfail/echo.cgi', '192.0.2.51', "Authorization: Bearer $bad");
+ok t_cmp($f2->{status}, 401, 'one failure of that client');
+ok t_cmp(hdr(via_proxy('/jwt/rlfail/echo.cgi', '192.0.2.51', "Authorization: Bearer $alice"), 'RateLimit'),
+         qr/;r=2;/, 'counts one');
+
+# --- metrics ---
+my $met = get('/apisec-metrics');
+ok t_cmp($met->{status}, 200, 'the metrics page answers');
+ok t_cmp(hdr($met, 'Content-Type'), qr{^text/plain; version=0\.0\.4}, 'Prometheus text format');
+ok t_cmp($met->{body}, qr/^apisec_ratelimit_limited_total\{name="ip-3-3600s"\} [1-9]/m,
+         'requests limited per limit name');
+ok t_cmp($met->{body}, qr/^apisec_store_operations_total\{backend="shm"\} [1-9]\d*$/m,
+         'store operations counted');
+ok t_cmp($met->{body}, qr/^apisec_store_latency_seconds_bucket\{le="\+Inf"\} [1-9]/m,
+         'store latency histogram');
+ok t_cmp($met->{body}, qr/^apisec_store_shm_bytes 1048576$/m, 'shm store memory');
