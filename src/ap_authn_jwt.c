@@ -96,7 +96,8 @@ typedef enum { TOKEN_NONE, TOKEN_FOUND, TOKEN_BAD } token_state_e;
  * two Authorization headers, two cookies) or an oversized one is refused:
  * which one a backend would read is not certain. */
 static token_state_e find_token(request_rec *r, const apisec_dir_conf_t *c,
-                                const char **token, const char **reason)
+                                const char **token, apr_size_t *token_len,
+                                const char **reason)
 {
     const char *auth = apr_table_get(r->headers_in, "Authorization");
     const char *cookie = NULL, *t = NULL;
@@ -132,19 +133,28 @@ static token_state_e find_token(request_rec *r, const apisec_dir_conf_t *c,
         *reason = "token too large";
         return TOKEN_BAD;
     }
-    /* Only base64url and dots: a comma here means two merged headers. */
-    for (len = 0; t[len]; ++len) {
-        if (!is_token_char((unsigned char)t[len])) {
-            *reason = t[len] == ',' ? "more than one token" : "token malformed";
-            return TOKEN_BAD;
-        }
-    }
     if (!len) {
         *reason = "token malformed";
         return TOKEN_BAD;
     }
     *token = t;
+    *token_len = len;
     return TOKEN_FOUND;
+}
+
+/* Only base64url and dots: a comma here means two merged headers. Run
+ * before a token is verified; a token found in the cache is byte for byte
+ * one that passed. */
+static const char *token_chars(const char *t, apr_size_t len)
+{
+    apr_size_t i;
+
+    for (i = 0; i < len; ++i) {
+        if (!is_token_char((unsigned char)t[i])) {
+            return t[i] == ',' ? "more than one token" : "token malformed";
+        }
+    }
+    return NULL;
 }
 
 static void policy_of(const apisec_dir_conf_t *c, apisec_jwt_policy_t *pol)
@@ -164,80 +174,112 @@ static void policy_of(const apisec_dir_conf_t *c, apisec_jwt_policy_t *pol)
     }
 }
 
-static apr_status_t release_json(void *data)
+static apr_time_t expiry_of(const apisec_jwt_times_t *t, apr_time_t now)
 {
-    json_decref(data);
-    return APR_SUCCESS;
-}
-
-/* A cache hit is used only if its algorithm is still allowed here: two
- * scopes can share keys and allow different algorithms. */
-static int alg_allowed(json_t *header, unsigned algs)
-{
-    int alg = apisec_jws_alg_from_name(
-        json_string_value(json_object_get(header, "alg")));
-
-    return alg >= 0 && (algs & APISEC_JWS_ALG_BIT(alg));
-}
-
-static apr_time_t expiry_of(json_t *claims, apr_time_t now)
-{
-    json_t *exp = json_object_get(claims, "exp");
     double v;
 
-    if (!json_is_number(exp)) {
+    if (!t->has_exp) {
         return now + apr_time_from_sec(NO_EXP_CACHE_SECONDS);
     }
-    v = json_number_value(exp);
+    v = t->exp;
     if (v > 253402300799.0) { /* year 9999: far enough */
         v = 253402300799.0;
     }
     return v <= 0 ? 0 : (apr_time_t)(v * APR_USEC_PER_SEC);
 }
 
-/* Verifies TOKEN (from the cache when it can) and checks its claims. */
-static const char *verify(request_rec *r, const apisec_dir_conf_t *c,
-                          const char *token, json_t **header, json_t **claims)
-{
-    apr_size_t len = strlen(token);
-    unsigned char digest[APISEC_TOKEN_DIGEST_LEN];
-    apr_time_t now = apr_time_now();
-    apisec_jwt_policy_t pol;
-    apisec_claims_err_t cerr;
-    apisec_token_cache_t *cache = c->jwt_keys_cacheable ? token_cache : NULL;
-    int cached = 0;
+/* ---- What a token gives under one policy -------------------------------
+ * The checks that depend only on the token and the configuration (the
+ * algorithm allowlist, required claims, iss, aud, typ), the user and the
+ * forwarded claims, worked out once per (token, policy) and kept with the
+ * cached token as a memo of the token cache. The memo starts with a copy of
+ * the policy it was made under, and a request uses it only if its own
+ * policy is equal to that copy field by field (values, not addresses: a
+ * policy read from an .htaccess lives only as long as its request). The
+ * key set is part of the cache entry's key already; the time claims, leeway
+ * and max lifetime are not in the memo and are checked on every request.
+ * One malloc'd block, freed with its cache entry. */
 
-    if (cache && apisec_token_cache_digest(cache, token, len, digest)
-        && apisec_token_cache_get(cache, digest, c->jwt_keys, now, header,
-                                  claims)) {
-        apr_pool_cleanup_register(r->pool, *header, release_json,
-                                  apr_pool_cleanup_null);
-        apr_pool_cleanup_register(r->pool, *claims, release_json,
-                                  apr_pool_cleanup_null);
-        if (!alg_allowed(*header, c->jwt_algs)) {
-            return apisec_jose_strerror(APISEC_JOSE_ALG_NOT_ALLOWED);
+typedef struct {
+    int n; /* -1: the directive is not set (not the same as an empty list) */
+    const char *const *v;
+} list_t;
+
+typedef struct {
+    const char *env, *value;  /* APISEC_CLAIM_<NAME> and the claim's text */
+    const char *hdr, *hvalue; /* X-APISec-Claim-<Name>, percent-encoded */
+} forward_t;
+
+typedef struct {
+    /* the policy it was made under */
+    unsigned algs;
+    const char *typ, *user_claim;
+    int forward_headers;
+    list_t issuers, audiences, required, forward;
+    /* what it gives */
+    const char *err;  /* a static reason, or NULL: the token is good here */
+    const char *user; /* NULL: the token names no user */
+    forward_t *fwd;   /* forward.n entries; value NULL: claim absent */
+} memo_t;
+
+static list_t list_of(const apr_array_header_t *a)
+{
+    list_t l = {-1, NULL};
+
+    if (a) {
+        l.n = a->nelts;
+        l.v = (const char *const *)a->elts;
+    }
+    return l;
+}
+
+static int str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static int list_eq(const list_t *l, const apr_array_header_t *a)
+{
+    int i;
+
+    if (!a || l->n < 0) {
+        return !a && l->n < 0;
+    }
+    if (l->n != a->nelts) {
+        return 0;
+    }
+    for (i = 0; i < l->n; ++i) {
+        if (!str_eq(l->v[i], APR_ARRAY_IDX(a, i, const char *))) {
+            return 0;
         }
-        cached = 1;
     }
-    else {
-        apisec_jws_t jws;
-        apisec_jose_err_t err = apisec_jose_decode_jwt(
-            r->pool, token, len, c->jwt_keys, c->jwt_algs, &jws, claims);
-        if (err != APISEC_JOSE_OK) {
-            return apisec_jose_strerror(err);
-        }
-        *header = jws.header;
-    }
-    policy_of(c, &pol);
-    cerr = apisec_jwt_claims_check(&pol, *header, *claims, now);
-    if (cerr != APISEC_CLAIMS_OK) {
-        return apisec_jwt_claims_strerror(cerr);
-    }
-    if (cache && !cached) {
-        apisec_token_cache_put(cache, digest, c->jwt_keys,
-                               expiry_of(*claims, now), *header, *claims);
-    }
-    return NULL;
+    return 1;
+}
+
+static const char *typ_of(const apisec_dir_conf_t *c)
+{
+    return c->jwt_type && *c->jwt_type ? c->jwt_type : NULL;
+}
+
+static const char *user_claim_of(const apisec_dir_conf_t *c)
+{
+    return c->jwt_user_claim ? c->jwt_user_claim : "sub";
+}
+
+/* apisec_token_memo_match_fn: made under the policy of configuration C? */
+static int memo_matches(const void *memo, const void *conf)
+{
+    const memo_t *m = memo;
+    const apisec_dir_conf_t *c = conf;
+
+    return m->algs == c->jwt_algs
+           && m->forward_headers == (c->jwt_forward_headers == 1)
+           && str_eq(m->typ, typ_of(c))
+           && str_eq(m->user_claim, user_claim_of(c))
+           && list_eq(&m->issuers, c->jwt_issuers)
+           && list_eq(&m->audiences, c->jwt_audiences)
+           && list_eq(&m->required, c->jwt_required)
+           && list_eq(&m->forward, c->jwt_forward);
 }
 
 static const char *claim_text(apr_pool_t *p, json_t *v)
@@ -262,35 +304,252 @@ static const char *claim_text(apr_pool_t *p, json_t *v)
     return out;
 }
 
-static void forward_claims(request_rec *r, const apisec_dir_conf_t *c,
-                           json_t *claims)
+static void forward_of(request_rec *r, const apisec_dir_conf_t *c,
+                       json_t *claims, const char *name, forward_t *f)
+{
+    char *e;
+
+    f->value = claim_text(r->pool, json_object_get(claims, name));
+    f->env = e = apr_pstrcat(r->pool, "APISEC_CLAIM_", name, NULL);
+    for (; *e; ++e) {
+        *e = apr_isalnum(*e) ? (char)apr_toupper(*e) : '_';
+    }
+    f->hdr = f->hvalue = NULL;
+    if (c->jwt_forward_headers == 1 && f->value) {
+        f->hdr = e = apr_pstrcat(r->pool, "X-APISec-Claim-", name, NULL);
+        for (e += 15; *e; ++e) {
+            if (!apr_isalnum(*e) && *e != '-') {
+                *e = '-';
+            }
+        }
+        /* No CR, LF or other controls in a header value: a claim cannot
+         * add a header. */
+        f->hvalue = apisec_percent_encode(r->pool, f->value);
+    }
+}
+
+/* Works the memo of a verified token out for configuration C, in r->pool. */
+static void memo_make(request_rec *r, const apisec_dir_conf_t *c,
+                      json_t *header, json_t *claims, int alg, memo_t *m)
+{
+    apisec_jwt_policy_t pol;
+    apisec_claims_err_t cerr;
+    json_t *sub;
+    int i;
+
+    memset(m, 0, sizeof(*m));
+    m->algs = c->jwt_algs;
+    m->typ = typ_of(c);
+    m->user_claim = user_claim_of(c);
+    m->forward_headers = c->jwt_forward_headers == 1;
+    m->issuers = list_of(c->jwt_issuers);
+    m->audiences = list_of(c->jwt_audiences);
+    m->required = list_of(c->jwt_required);
+    m->forward = list_of(c->jwt_forward);
+
+    /* Two scopes can share keys and allow different algorithms. */
+    if (alg < 0 || !(c->jwt_algs & APISEC_JWS_ALG_BIT(alg))) {
+        m->err = apisec_jose_strerror(APISEC_JOSE_ALG_NOT_ALLOWED);
+        return;
+    }
+    policy_of(c, &pol);
+    if ((cerr = apisec_jwt_claims_check_static(&pol, header, claims))) {
+        m->err = apisec_jwt_claims_strerror(cerr);
+        return;
+    }
+    /* A user is a string (or a number, as some issuers write ids); an
+     * array or object is no name for REMOTE_USER. */
+    sub = json_object_get(claims, m->user_claim);
+    m->user = json_is_string(sub) || json_is_integer(sub)
+                  ? claim_text(r->pool, sub)
+                  : NULL;
+    if (m->forward.n > 0) {
+        m->fwd = apr_palloc(r->pool, sizeof(*m->fwd) * m->forward.n);
+        for (i = 0; i < m->forward.n; ++i) {
+            forward_of(r, c, claims, m->forward.v[i], &m->fwd[i]);
+        }
+    }
+}
+
+/* Copies a memo into one block: measured with F->base NULL, then written. */
+typedef struct {
+    char *base;
+    apr_size_t used;
+} flat_t;
+
+static void *flat_alloc(flat_t *f, apr_size_t n)
+{
+    void *p;
+
+    f->used = APR_ALIGN_DEFAULT(f->used);
+    p = f->base ? f->base + f->used : NULL;
+    f->used += n;
+    return p;
+}
+
+static const char *flat_str(flat_t *f, const char *s)
+{
+    apr_size_t n = s ? strlen(s) + 1 : 0;
+    char *p = s ? f->base ? f->base + f->used : NULL : NULL;
+
+    if (p) {
+        memcpy(p, s, n);
+    }
+    f->used += n;
+    return p;
+}
+
+static list_t flat_list(flat_t *f, const list_t *l)
+{
+    list_t out = {l->n, NULL};
+    const char **v = l->n > 0 ? flat_alloc(f, sizeof(*v) * l->n) : NULL;
+    int i;
+
+    for (i = 0; i < l->n; ++i) {
+        const char *s = flat_str(f, l->v[i]);
+        if (v) {
+            v[i] = s;
+        }
+    }
+    out.v = v;
+    return out;
+}
+
+static void flat_memo(flat_t *f, const memo_t *src)
+{
+    memo_t m = *src, *dst = flat_alloc(f, sizeof(m));
+    int i;
+
+    m.typ = flat_str(f, src->typ);
+    m.user_claim = flat_str(f, src->user_claim);
+    m.issuers = flat_list(f, &src->issuers);
+    m.audiences = flat_list(f, &src->audiences);
+    m.required = flat_list(f, &src->required);
+    m.forward = flat_list(f, &src->forward);
+    m.user = flat_str(f, src->user);
+    m.fwd = src->fwd ? flat_alloc(f, sizeof(*m.fwd) * src->forward.n) : NULL;
+    for (i = 0; src->fwd && i < src->forward.n; ++i) {
+        forward_t g;
+        g.env = flat_str(f, src->fwd[i].env);
+        g.value = flat_str(f, src->fwd[i].value);
+        g.hdr = flat_str(f, src->fwd[i].hdr);
+        g.hvalue = flat_str(f, src->fwd[i].hvalue);
+        if (m.fwd) {
+            m.fwd[i] = g;
+        }
+    }
+    if (dst) {
+        *dst = m;
+    }
+}
+
+static apr_status_t release_entry(void *data)
+{
+    apisec_token_entry_release(data);
+    return APR_SUCCESS;
+}
+
+/* The memo of cache entry E for configuration C: worked out and added to
+ * the entry on the first request under this policy. */
+static const memo_t *memo_remember(request_rec *r, const apisec_dir_conf_t *c,
+                                   apisec_token_entry_t *e)
+{
+    memo_t *m = apr_palloc(r->pool, sizeof(*m));
+    flat_t f = {NULL, 0};
+
+    memo_make(r, c, e->header, e->claims, e->alg, m);
+    flat_memo(&f, m);
+    if ((f.base = malloc(f.used))) {
+        f.used = 0;
+        flat_memo(&f, m);
+        if (apisec_token_entry_add_memo(token_cache, e, f.base)) {
+            return (const memo_t *)f.base;
+        }
+        free(f.base);
+    }
+    return m;
+}
+
+/* Verifies TOKEN (from the cache when it can), checks its claims and gives
+ * what it means here (*MEMO); returns NULL or the reason for refusing it.
+ * On a cache hit this costs a hash, a lookup, the time checks and, after
+ * the first request under this policy, no JSON work at all. */
+static const char *verify(request_rec *r, const apisec_dir_conf_t *c,
+                          const char *token, apr_size_t len, json_t **header,
+                          json_t **claims, const memo_t **memo)
+{
+    apr_time_t now = apr_time_now();
+    apisec_jwt_policy_t pol;
+    apisec_claims_err_t cerr;
+    apisec_token_cache_t *cache = c->jwt_keys_cacheable ? token_cache : NULL;
+    apisec_token_entry_t *e = NULL;
+    apisec_jwt_times_t times;
+    const void *found = NULL;
+    int alg;
+
+    policy_of(c, &pol);
+    if (cache) {
+        e = apisec_token_cache_get(cache, token, len, c->jwt_keys, now,
+                                   memo_matches, c, &found);
+    }
+    if (e) {
+        times = e->times;
+        alg = e->alg;
+    }
+    else {
+        apisec_jws_t jws;
+        apisec_jose_err_t err;
+        const char *bad = token_chars(token, len);
+        if (bad) {
+            return bad;
+        }
+        err = apisec_jose_decode_jwt(r->pool, token, len, c->jwt_keys,
+                                     c->jwt_algs, &jws, claims);
+        if (err != APISEC_JOSE_OK) {
+            return apisec_jose_strerror(err);
+        }
+        *header = jws.header;
+        alg = (int)jws.alg;
+        if ((cerr = apisec_jwt_claims_times(*claims, &times))) {
+            return apisec_jwt_claims_strerror(cerr);
+        }
+    }
+    if ((cerr = apisec_jwt_claims_check_times(&pol, &times, now))) {
+        apisec_token_entry_release(e);
+        return apisec_jwt_claims_strerror(cerr);
+    }
+    if (cache && !e) {
+        e = apisec_token_cache_put(cache, token, len, c->jwt_keys,
+                                   expiry_of(&times, now), *header, *claims,
+                                   &times, alg);
+    }
+    if (e) {
+        /* The entry (trees, memo) lives until the request ends. */
+        apr_pool_cleanup_register(r->pool, e, release_entry,
+                                  apr_pool_cleanup_null);
+        *header = e->header;
+        *claims = e->claims;
+        *memo = found ? found : memo_remember(r, c, e);
+    }
+    else {
+        memo_t *m = apr_palloc(r->pool, sizeof(*m));
+        memo_make(r, c, *header, *claims, alg, m);
+        *memo = m;
+    }
+    return (*memo)->err;
+}
+
+static void forward_claims(request_rec *r, const memo_t *m)
 {
     int i;
 
-    for (i = 0; c->jwt_forward && i < c->jwt_forward->nelts; ++i) {
-        const char *name = APR_ARRAY_IDX(c->jwt_forward, i, const char *);
-        const char *value = claim_text(r->pool, json_object_get(claims, name));
-        char *env, *hdr, *e;
-
-        if (!value) {
-            continue;
+    for (i = 0; i < m->forward.n; ++i) {
+        const forward_t *f = &m->fwd[i];
+        if (f->value) {
+            apr_table_setn(r->subprocess_env, f->env, f->value);
         }
-        env = apr_pstrcat(r->pool, "APISEC_CLAIM_", name, NULL);
-        for (e = env; *e; ++e) {
-            *e = apr_isalnum(*e) ? (char)apr_toupper(*e) : '_';
-        }
-        apr_table_setn(r->subprocess_env, env, value);
-        if (c->jwt_forward_headers == 1) {
-            hdr = apr_pstrcat(r->pool, "X-APISec-Claim-", name, NULL);
-            for (e = hdr + 15; *e; ++e) {
-                if (!apr_isalnum(*e) && *e != '-') {
-                    *e = '-';
-                }
-            }
-            /* No CR, LF or other controls in a header value: a claim
-             * cannot add a header. */
-            apr_table_setn(r->headers_in, hdr,
-                           apisec_percent_encode(r->pool, value));
+        if (f->hvalue) {
+            apr_table_setn(r->headers_in, f->hdr, f->hvalue);
         }
     }
 }
@@ -298,8 +557,10 @@ static void forward_claims(request_rec *r, const apisec_dir_conf_t *c,
 int apisec_check_user_id(request_rec *r)
 {
     const apisec_dir_conf_t *c;
-    const char *type = ap_auth_type(r), *token = NULL, *reason = NULL, *user;
-    json_t *header = NULL, *claims = NULL, *sub;
+    const char *type = ap_auth_type(r), *token = NULL, *reason = NULL;
+    json_t *header = NULL, *claims = NULL;
+    const memo_t *memo = NULL;
+    apr_size_t len = 0;
     apisec_req_t *st;
 
     if (!type || strcasecmp(type, "JWT")) {
@@ -319,7 +580,7 @@ int apisec_check_user_id(request_rec *r)
         return apisec_send_problem(r, HTTP_INTERNAL_SERVER_ERROR,
                                    "Authentication is not configured.");
     }
-    switch (find_token(r, c, &token, &reason)) {
+    switch (find_token(r, c, &token, &len, &reason)) {
     case TOKEN_NONE:
         return unauthorized(r, "no token", 0);
     case TOKEN_BAD:
@@ -327,26 +588,20 @@ int apisec_check_user_id(request_rec *r)
     case TOKEN_FOUND:
         break;
     }
-    if ((reason = verify(r, c, token, &header, &claims))) {
+    if ((reason = verify(r, c, token, len, &header, &claims, &memo))) {
         return unauthorized(r, reason, 1);
     }
-    sub = json_object_get(claims,
-                          c->jwt_user_claim ? c->jwt_user_claim : "sub");
-    /* A user is a string (or a number, as some issuers write ids); an
-     * array or object is no name for REMOTE_USER. */
-    user = json_is_string(sub) || json_is_integer(sub)
-               ? claim_text(r->pool, sub)
-               : NULL;
-    if (!user || !*user) {
+    if (!memo->user || !*memo->user) {
         return unauthorized(r, "token has no subject", 1);
     }
-    r->user = (char *)user;
+    /* A copy: the memo is shared by every request with this token. */
+    r->user = apr_pstrdup(r->pool, memo->user);
     r->ap_auth_type = (char *)"JWT";
     st = apr_pcalloc(r->pool, sizeof(*st));
     st->header = header;
     st->claims = claims;
     ap_set_module_config(r->request_config, &apisec_module, st);
-    forward_claims(r, c, claims);
+    forward_claims(r, memo);
     return OK;
 }
 

@@ -139,46 +139,62 @@ static apisec_claims_err_t check_required(const apisec_jwt_policy_t *pol,
     return APISEC_CLAIMS_OK;
 }
 
-static apisec_claims_err_t check_times(const apisec_jwt_policy_t *pol,
-                                       json_t *claims, double now)
+apisec_claims_err_t apisec_jwt_claims_times(json_t *claims,
+                                            apisec_jwt_times_t *t)
 {
-    double exp = 0, nbf = 0, iat = 0, leeway = (double)pol->leeway;
-    int has_exp = time_claim(claims, "exp", &exp);
-    int has_nbf = time_claim(claims, "nbf", &nbf);
-    int has_iat = time_claim(claims, "iat", &iat);
+    int e, n, i;
 
-    if (has_exp < 0 || has_nbf < 0 || has_iat < 0) {
+    memset(t, 0, sizeof(*t));
+    if (!json_is_object(claims)) {
         return APISEC_CLAIMS_MALFORMED;
     }
-    if (has_exp && now >= exp + leeway) {
+    e = time_claim(claims, "exp", &t->exp);
+    n = time_claim(claims, "nbf", &t->nbf);
+    i = time_claim(claims, "iat", &t->iat);
+    if (e < 0 || n < 0 || i < 0) {
+        return APISEC_CLAIMS_MALFORMED;
+    }
+    t->has_exp = e == 1;
+    t->has_nbf = n == 1;
+    t->has_iat = i == 1;
+    return APISEC_CLAIMS_OK;
+}
+
+apisec_claims_err_t
+apisec_jwt_claims_check_times(const apisec_jwt_policy_t *pol,
+                              const apisec_jwt_times_t *t, apr_time_t at)
+{
+    double now = (double)at / APR_USEC_PER_SEC, leeway = (double)pol->leeway;
+
+    if (t->has_exp && now >= t->exp + leeway) {
         return APISEC_CLAIMS_EXPIRED;
     }
-    if (has_nbf && now + leeway < nbf) {
+    if (t->has_nbf && now + leeway < t->nbf) {
         return APISEC_CLAIMS_NOT_YET_VALID;
     }
-    if (has_iat && iat > now + leeway) {
+    if (t->has_iat && t->iat > now + leeway) {
         return APISEC_CLAIMS_ISSUED_IN_FUTURE;
     }
     if (pol->max_lifetime > 0) {
-        if (!has_exp
-            || exp - (has_iat ? iat : now) > (double)pol->max_lifetime) {
+        if (!t->has_exp
+            || t->exp - (t->has_iat ? t->iat : now)
+                   > (double)pol->max_lifetime) {
             return APISEC_CLAIMS_LIFETIME;
         }
     }
     return APISEC_CLAIMS_OK;
 }
 
-apisec_claims_err_t apisec_jwt_claims_check(const apisec_jwt_policy_t *pol,
-                                            json_t *header, json_t *claims,
-                                            apr_time_t now)
+apisec_claims_err_t
+apisec_jwt_claims_check_static(const apisec_jwt_policy_t *pol, json_t *header,
+                               json_t *claims)
 {
     apisec_claims_err_t rv;
 
     if (!json_is_object(claims) || !json_is_object(header)) {
         return APISEC_CLAIMS_MALFORMED;
     }
-    if ((rv = check_times(pol, claims, (double)now / APR_USEC_PER_SEC))
-        || (rv = check_required(pol, claims))) {
+    if ((rv = check_required(pol, claims))) {
         return rv;
     }
     if (pol->issuers && pol->issuers->nelts > 0
@@ -189,4 +205,21 @@ apisec_claims_err_t apisec_jwt_claims_check(const apisec_jwt_policy_t *pol,
         return rv;
     }
     return check_type(pol, header);
+}
+
+apisec_claims_err_t apisec_jwt_claims_check(const apisec_jwt_policy_t *pol,
+                                            json_t *header, json_t *claims,
+                                            apr_time_t now)
+{
+    apisec_jwt_times_t t;
+    apisec_claims_err_t rv;
+
+    if (!json_is_object(header)) {
+        return APISEC_CLAIMS_MALFORMED;
+    }
+    if ((rv = apisec_jwt_claims_times(claims, &t))
+        || (rv = apisec_jwt_claims_check_times(pol, &t, now))) {
+        return rv;
+    }
+    return apisec_jwt_claims_check_static(pol, header, claims);
 }

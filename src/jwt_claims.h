@@ -19,7 +19,12 @@
  *   is not checked.
  * - Errors: an enum and a static message; never claim values.
  * Nothing is allocated: the policy's arrays are read, the trees are not
- * changed. */
+ * changed.
+ * The checks come in two parts, so a caller that remembers tokens can run
+ * only the part that depends on the time again: the time claims (exp, nbf,
+ * iat, max lifetime), read once into numbers, and the rest, which depends
+ * only on the token and the policy (required claims, iss, aud, typ).
+ * apisec_jwt_claims_check runs both, in that order. */
 #ifndef APISEC_JWT_CLAIMS_H
 #define APISEC_JWT_CLAIMS_H
 
@@ -51,6 +56,12 @@ typedef enum {
     APISEC_CLAIMS_TYPE              /* token type not accepted */
 } apisec_claims_err_t;
 
+/* The time claims of a token, as numbers. */
+typedef struct {
+    double exp, nbf, iat;
+    unsigned char has_exp, has_nbf, has_iat;
+} apisec_jwt_times_t;
+
 /* Defaults: no issuer, audience or type check, exp required, leeway 30 s,
  * no lifetime limit. */
 void apisec_jwt_claims_policy_init(apisec_jwt_policy_t *pol);
@@ -59,6 +70,21 @@ void apisec_jwt_claims_policy_init(apisec_jwt_policy_t *pol);
 apisec_claims_err_t apisec_jwt_claims_check(const apisec_jwt_policy_t *pol,
                                             json_t *header, json_t *claims,
                                             apr_time_t now);
+
+/* Reads exp, nbf and iat of CLAIMS into TIMES: MALFORMED if one is present
+ * and not a number (or CLAIMS is not an object). */
+apisec_claims_err_t apisec_jwt_claims_times(json_t *claims,
+                                            apisec_jwt_times_t *times);
+
+/* The checks that depend on the time: exp, nbf, iat and max lifetime. */
+apisec_claims_err_t
+apisec_jwt_claims_check_times(const apisec_jwt_policy_t *pol,
+                              const apisec_jwt_times_t *times, apr_time_t now);
+
+/* The checks that do not: required claims, iss, aud, typ. */
+apisec_claims_err_t
+apisec_jwt_claims_check_static(const apisec_jwt_policy_t *pol, json_t *header,
+                               json_t *claims);
 
 const char *apisec_jwt_claims_strerror(apisec_claims_err_t err);
 

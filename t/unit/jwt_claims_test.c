@@ -190,6 +190,48 @@ static void type(void)
        APISEC_CLAIMS_TYPE, "prefix kept when another '/' follows");
 }
 
+/* The two halves a token cache runs apart: the time checks over numbers
+ * read once, and the checks that do not depend on the time. */
+static void split(void)
+{
+    apisec_jwt_policy_t pol;
+    apisec_jwt_times_t t;
+    json_error_t e;
+    json_t *h = json_loads("{\"alg\":\"ES256\"}", 0, &e);
+    json_t *c = json_loads("{\"exp\":1700000100,\"iat\":1699999990,"
+                           "\"iss\":\"https://a.test\"}",
+                           0, &e);
+    json_t *bad = json_loads("{\"nbf\":\"soon\"}", 0, &e);
+
+    apisec_jwt_claims_policy_init(&pol);
+    IS(apisec_jwt_claims_times(c, &t), APISEC_CLAIMS_OK, "time claims read");
+    tap_ok(t.has_exp && t.exp == 1700000100 && t.has_iat && t.iat == 1699999990
+               && !t.has_nbf,
+           "as numbers, with what is present");
+    IS(apisec_jwt_claims_times(bad, &t), APISEC_CLAIMS_MALFORMED,
+       "a time claim that is no number is refused when read");
+    apisec_jwt_claims_times(c, &t);
+    IS(apisec_jwt_claims_check_times(&pol, &t, apr_time_from_sec(NOW)),
+       APISEC_CLAIMS_OK, "the read times pass now");
+    IS(apisec_jwt_claims_check_times(&pol, &t, apr_time_from_sec(NOW + 130)),
+       APISEC_CLAIMS_EXPIRED, "the same times fail once exp + leeway passed");
+    pol.max_lifetime = 60;
+    IS(apisec_jwt_claims_check_times(&pol, &t, apr_time_from_sec(NOW)),
+       APISEC_CLAIMS_LIFETIME, "max lifetime is a time check");
+    pol.max_lifetime = 0;
+    pol.issuers = list("https://b.test", NULL);
+    IS(apisec_jwt_claims_check_static(&pol, h, c), APISEC_CLAIMS_ISSUER,
+       "the issuer is a check apart from the time");
+    pol.issuers = list("https://a.test", NULL);
+    IS(apisec_jwt_claims_check_static(&pol, h, c), APISEC_CLAIMS_OK,
+       "which passes whatever the time");
+    IS(apisec_jwt_claims_check(&pol, h, c, apr_time_from_sec(NOW + 130)),
+       APISEC_CLAIMS_EXPIRED, "and the whole check still runs both");
+    json_decref(h);
+    json_decref(c);
+    json_decref(bad);
+}
+
 int main(void)
 {
     apr_initialize();
@@ -198,6 +240,7 @@ int main(void)
     required();
     issuer_audience();
     type();
+    split();
     {
         json_t *h = json_object();
         IS(apisec_jwt_claims_check(&(apisec_jwt_policy_t){0}, h, NULL, 0),
