@@ -107,14 +107,17 @@ static int store_failed(request_rec *r, apr_status_t rv, phase_e phase)
 static int run_limits(request_rec *r, phase_e phase)
 {
     const apisec_dir_conf_t *c = apisec_dir_conf(r);
-    const char *ns = apisec_store_namespace(r->server);
-    apisec_store_t *store = apisec_store_handle();
+    const char *ns;
+    apisec_store_t *store;
     rl_state_t *st = NULL;
     int i, rv;
 
+    /* Most scopes have no limit: they pay nothing more than this test. */
     if (!c->rl_limits || exempt(r, c)) {
         return DECLINED;
     }
+    ns = apisec_store_namespace(r->server);
+    store = apisec_store_handle();
     for (i = 0; i < c->rl_limits->nelts; ++i) {
         const apisec_ratelimit_spec_t *s =
             APR_ARRAY_IDX(c->rl_limits, i, const apisec_ratelimit_spec_t *);
