@@ -27,9 +27,15 @@
 #   memory   VmRSS of the httpd child of a fresh cache-on HS256 server before
 #            and after APISEC_BENCH_MEM_TOKENS (100000) distinct tokens
 #   ir       user-space instructions per request (../shared/tools/httpd-ir,
-#            cachegrind) of plain, apisec_HS256, apisec_ES256,
+#            cachegrind) of plain, every apisec_ALG (cache on),
 #            apisec_ES256_off (same token: cache off verifies every time),
-#            openidc_HS256 and openidc_ES256; APISEC_BENCH_IR=0 skips it.
+#            openidc_HS256 and openidc_ES256, with the ratio plain / variant;
+#            and two references that are not timed: plain_rsatok (plain
+#            httpd sent the longer RS256 token: what parsing that header
+#            costs httpd itself) and basic (AuthType Basic with
+#            mod_authn_anon, the cheapest provider httpd has: what httpd's
+#            own authn/authz framework and `Require valid-user` cost any
+#            auth module). APISEC_BENCH_IR=0 skips it.
 # Traffic goes to 127.0.0.1 only; every server is stopped (by pid) at the end.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,7 +53,7 @@ timed="plain"
 for a in $algs; do timed="$timed apisec_$a"; done
 for a in $algs; do timed="$timed apisec_${a}_off"; done
 for a in $oidc_algs; do timed="$timed openidc_$a"; done
-variants="$timed jwks mem"
+variants="$timed jwks mem plain_rsatok basic"
 bench_setup
 trap bench_cleanup EXIT INT TERM
 
@@ -197,6 +203,20 @@ srv_openidc_RS256="OIDCOAuthVerifyCertFiles rsa#$keys/rsa.pub.pem"
 srv_openidc_ES256="OIDCOAuthVerifyJwksUri https://127.0.0.1:$port_jwks/jwks.json
 OIDCOAuthSSLValidateServer Off"
 
+# References for the instruction counts only (never started here).
+port_plain_rsatok=18196; mods_plain_rsatok=""; conf_plain_rsatok=""
+port_basic=18197
+mods_basic="$authz_user
+LoadModule auth_basic_module $libexec/mod_auth_basic.so
+LoadModule authn_anon_module $libexec/mod_authn_anon.so"
+req_basic='Require valid-user'
+conf_basic="    AuthType Basic
+    AuthName api
+    AuthBasicProvider anon
+    Anonymous *
+    Anonymous_MustGiveEmail off"
+basic_auth="Basic $(printf 'anonymous:bench@example.test' | base64)"
+
 bench_start jwks
 for v in $timed; do bench_start "$v"; done
 
@@ -320,13 +340,20 @@ bench_stop mem
 
 if [ "${APISEC_BENCH_IR:-1}" = 1 ]; then
     echo
-    echo "user-space instructions per request (httpd-ir, cachegrind, single process, same token each request):"
-    for v in plain apisec_HS256 apisec_ES256 apisec_ES256_off openidc_HS256 openidc_ES256; do
+    echo "user-space instructions per request (httpd-ir, cachegrind, single process, same token each request);"
+    echo "ratio = plain / variant:"
+    printf '%-16s %10s %8s\n' variant instr ratio
+    ir_plain=""
+    for v in plain plain_rsatok basic apisec_HS256 apisec_RS256 apisec_ES256 apisec_EdDSA \
+             apisec_ES256_off openidc_HS256 openidc_ES256; do
         eval "port=\$port_$v"
-        a=$(alg_of "$v")
-        bench_stop "$v"
-        n=$(bench_ir "$v" "http://127.0.0.1:$port/small.json" \
-             -H "Authorization: Bearer $(cat "$tok/$a.one")")
-        printf '%-16s %10s\n' "$v" "$n"
+        case $v in
+            plain_rsatok) auth="Bearer $(cat "$tok/RS256.one")"; bench_render "$v" ;;
+            basic) auth=$basic_auth; bench_render "$v" ;;
+            *) auth="Bearer $(cat "$tok/$(alg_of "$v").one")"; bench_stop "$v" ;;
+        esac
+        n=$(bench_ir "$v" "http://127.0.0.1:$port/small.json" -H "Authorization: $auth")
+        [ -z "$ir_plain" ] && ir_plain=$n
+        printf '%-16s %10s %8s\n' "$v" "$n" "$(awk -v a="$ir_plain" -v b="$n" 'BEGIN { if (b > 0) printf "%.3f", a / b }')"
     done
 fi

@@ -518,7 +518,9 @@ static const char *verify(request_rec *r, const apisec_dir_conf_t *c,
         apisec_token_entry_release(e);
         return apisec_jwt_claims_strerror(cerr);
     }
-    if (cache && !e) {
+    /* Not remembered within the leeway after exp: it would be stale at
+     * once. */
+    if (cache && !e && expiry_of(&times, now) > now) {
         e = apisec_token_cache_put(cache, token, len, c->jwt_keys,
                                    expiry_of(&times, now), *header, *claims,
                                    &times, alg);
