@@ -226,7 +226,13 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *th, void *arg)
         const char *t = tokens[(seed = seed * 1103515245 + 12345) >> 16 & 31];
         apisec_token_entry_t *e = get(shared, t, &scope_a, now);
         if (!e) {
-            e = put(shared, t, &scope_a, later);
+            /* Trees of its own, as a request's are: jansson's reference
+             * counts are only safe when a tree is not shared by threads. */
+            json_t *h = json_deep_copy(hdr), *cl = json_deep_copy(cls);
+            e = apisec_token_cache_put(shared, t, strlen(t), &scope_a, later, h,
+                                       cl, &times, 7);
+            json_decref(h);
+            json_decref(cl);
         }
         if (e && (e->len != strlen(t) || memcmp(e->token, t, e->len))) {
             __atomic_add_fetch(&wrong, 1, __ATOMIC_RELAXED);
