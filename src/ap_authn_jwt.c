@@ -3,7 +3,13 @@
  * the scope's keys and algorithms, the claims checked by the jwt_claims core,
  * r->user set, claims forwarded to the application. Verified tokens are
  * remembered per process (token_cache core) so a repeated token skips the
- * signature and the JSON parsing; the claim checks run every time. */
+ * signature and the JSON parsing: the time checks run on every request, the
+ * checks that depend only on the token and the scope's settings are
+ * remembered per (token, policy) as a memo (see "What a token gives under
+ * one policy" below).
+ * Order in apisec_check_user_id: find the token, verify (cache or jose
+ * core), then the user and the forwarded claims; later steps (user lookup,
+ * revocation) go after verify. */
 #include "ap_glue.h"
 #include "config.h"
 #include "jose.h"
