@@ -4,8 +4,9 @@
  * The query is handed to mod_dbd at startup (ap_dbd_prepare, as
  * mod_authn_dbd does): mod_dbd prepares it, under a label of ours, on each
  * connection it opens for the server the directive belongs to. So mod_dbd
- * must be loaded before the directive, and the server must have a
- * DBDriver; either missing fails `apachectl -t` at the directive's line. */
+ * must be loaded (LoadModule runs while the file is read, before any
+ * directive), and the server must have a DBDriver; either missing fails
+ * `apachectl -t` at the directive's line. */
 #include "config.h"
 #include "user_row.h"
 
@@ -101,9 +102,9 @@ const char *apisec_cmd_user_query(cmd_parms *cmd, void *dconf, const char *sql)
     }
     prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
     if (!prepare || !APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire)) {
-        return fail(cmd, "needs mod_dbd: load it before this line "
-                         "(LoadModule dbd_module .../mod_dbd.so) and give "
-                         "this server DBDriver and DBDParams");
+        return fail(cmd, "needs mod_dbd (LoadModule dbd_module "
+                         ".../mod_dbd.so) and, for this server, DBDriver "
+                         "and DBDParams");
     }
     if (!dbd_configured(cmd)) {
         return fail(cmd, "mod_dbd has no database for this server: add "
