@@ -115,40 +115,49 @@ const char *apisec_user_strerror(apisec_user_err_t err)
     return "user refused";
 }
 
-static int contains_nocase(const char *s, const char *word)
+/* Runs for every column of every request: one pass to lower-case the name,
+ * then plain substring searches. A name too long for the buffer is taken
+ * for a secret (not exported): no real column is named with 128 bytes. */
+static int is_secret(const char *name, size_t n)
 {
-    size_t n = strlen(word);
+    char low[APISEC_USER_NAME_MAX];
+    size_t i;
 
-    for (; *s; ++s) {
-        if (!strncasecmp(s, word, n)) {
-            return 1;
-        }
+    if (n >= sizeof(low)) {
+        return 1;
     }
-    return 0;
+    for (i = 0; i < n; ++i) {
+        low[i] = (char)apr_tolower(name[i]);
+    }
+    low[n] = '\0';
+    return strstr(low, "password") || strstr(low, "passwd")
+           || strstr(low, "secret")
+           || (n >= 4 && !memcmp(low + n - 4, "hash", 4));
 }
 
 int apisec_user_column_secret(const char *name)
 {
-    size_t n = strlen(name);
-
-    return contains_nocase(name, "password") || contains_nocase(name, "passwd")
-           || contains_nocase(name, "secret")
-           || (n >= 4 && !strcasecmp(name + n - 4, "hash"));
+    return is_secret(name, strlen(name));
 }
 
 char *apisec_user_env_name(apr_pool_t *p, const char *name)
 {
-    char *env, *e;
+    size_t n = strlen(name), i;
+    char *env;
 
-    if (!*name || !strcasecmp(name, "active")
-        || !strcasecmp(name, "token_version")
-        || apisec_user_column_secret(name)) {
+    if (!n || (n == 6 && !strcasecmp(name, "active"))
+        || (n == 13 && !strcasecmp(name, "token_version"))
+        || is_secret(name, n)) {
         return NULL;
     }
-    env = apr_pstrcat(p, "APISEC_USER_", name, NULL);
-    for (e = env + 12; *e; ++e) {
-        *e = apr_isalnum(*e) && apr_isascii(*e) ? (char)apr_toupper(*e) : '_';
+    env = apr_palloc(p, 12 + n + 1);
+    memcpy(env, "APISEC_USER_", 12);
+    for (i = 0; i < n; ++i) {
+        unsigned char ch = (unsigned char)name[i];
+        env[12 + i] = apr_isascii(ch) && apr_isalnum(ch) ? (char)apr_toupper(ch)
+                                                         : '_';
     }
+    env[12 + n] = '\0';
     return env;
 }
 

@@ -15,7 +15,8 @@
  * - Exported: every other column with a value, as APISEC_USER_<NAME> (the
  *   name upper-cased, every character outside A-Z, 0-9 and _ made _),
  *   except secret columns (a name containing "password", "passwd" or
- *   "secret", or ending in "hash"): those are never exported nor matched.
+ *   "secret", or ending in "hash"; and names of APISEC_USER_NAME_MAX bytes
+ *   or more): those are never exported nor matched.
  * - The query, checked at startup: SELECT or WITH, exactly one %s (the
  *   user, bound as a parameter of the prepared statement, never quoted)
  *   and no other %: apr_dbd reads one argument per conversion.
@@ -26,6 +27,8 @@
 
 #include <apr_pools.h>
 #include <jansson.h>
+
+#define APISEC_USER_NAME_MAX 128
 
 typedef struct apisec_user_row_t {
     int ncols;

@@ -119,6 +119,16 @@ int main(void)
     tap_ok(!apisec_user_env_name(p, "totp_secret"),
            "totp_secret is not exported");
     tap_ok(!apisec_user_env_name(p, "passwd"), "passwd is not exported");
+    {
+        char longname[APISEC_USER_NAME_MAX + 1];
+        memset(longname, 'a', sizeof(longname) - 1);
+        longname[sizeof(longname) - 1] = '\0';
+        tap_ok(!apisec_user_env_name(p, longname),
+               "a name of APISEC_USER_NAME_MAX bytes is not exported");
+        longname[sizeof(longname) - 2] = '\0';
+        tap_ok(apisec_user_env_name(p, longname) != NULL,
+               "one byte shorter is");
+    }
     tap_ok(apisec_user_env_name(p, "hashtag") != NULL,
            "hashtag is exported (hash only at the end counts)");
 
