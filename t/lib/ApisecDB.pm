@@ -25,9 +25,9 @@ use Exporter 'import';
 use File::Basename qw(dirname);
 use File::Spec ();
 use File::Temp qw(tempdir);
-use IO::Socket::INET ();
 use POSIX ();
 use Time::HiRes qw(time sleep);
+use ApisecServer qw(free_port);
 
 our @EXPORT_OK = qw(schema_file sql_quote users_insert_sql sqlite_users sqlite_exec
                     pg_start pg_stop pg_kill pg_exec pg_query pg_users pg_dbd_params
@@ -109,14 +109,6 @@ sub pg_bin {
         return $p if -x $p;
     }
     die "PostgreSQL's $tool not found: install the Debian package postgresql";
-}
-
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Proto => 'tcp', Listen => 1, ReuseAddr => 1) or die "bind: $!";
-    my $p = $s->sockport;
-    close $s;
-    return $p;
 }
 
 # The uid and gid PostgreSQL's processes run as: ours, or apisec-test's as root.
@@ -237,11 +229,13 @@ sub wait_gone {
     return 0;
 }
 
-# Fast shutdown (SIGINT): sessions are ended, the data is kept.
-sub pg_stop {
-    my $pg = shift or return;
-    return unless $pg->{pid};
-    kill 'INT', $pg->{pid};
+# Stops the server by pid with SIG: INT is a fast shutdown (sessions are
+# ended, the data is kept), QUIT an immediate one (every backend dies at
+# once, as in a crash; the next start recovers).
+sub pg_signal {
+    my ($pg, $sig) = @_;
+    return unless $pg && $pg->{pid};
+    kill $sig, $pg->{pid};
     unless (wait_gone($pg->{pid}, 20)) {
         kill 'KILL', $pg->{pid};
         waitpid($pg->{pid}, 0);
@@ -249,17 +243,7 @@ sub pg_stop {
     delete $pg->{pid};
 }
 
-# Immediate shutdown (SIGQUIT): every backend dies at once, as in a crash;
-# the next start recovers.
-sub pg_kill {
-    my $pg = shift or return;
-    return unless $pg->{pid};
-    kill 'QUIT', $pg->{pid};
-    unless (wait_gone($pg->{pid}, 20)) {
-        kill 'KILL', $pg->{pid};
-        waitpid($pg->{pid}, 0);
-    }
-    delete $pg->{pid};
-}
+sub pg_stop { pg_signal($_[0], 'INT') }
+sub pg_kill { pg_signal($_[0], 'QUIT') }
 
 1;
