@@ -28,7 +28,7 @@ APLOG_USE_MODULE(apisec);
 #define RETRY_AFTER "5"
 #define LOG_INTERVAL_SEC 10
 
-static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * dbd_acquire;
 static apisec_user_cache_t *user_cache; /* per process; NULL: none */
 static apr_uint32_t log_last;           /* second of the last failure line */
 static apr_uint32_t log_suppressed;
@@ -139,11 +139,12 @@ static lookup_e read_row(request_rec *r, ap_dbd_t *dbd, apr_dbd_results_t *res,
         /* Copies: the PostgreSQL driver frees its result after the last
          * row. datum_get tells NULL from "" (get_entry does not). */
         row->names[i] = apr_pstrdup(r->pool, name ? name : "");
-        row->values[i] = apr_dbd_datum_get(drv, dbrow, i, APR_DBD_TYPE_STRING,
-                                           &v) == APR_SUCCESS
-                                 && v
-                             ? apr_pstrdup(r->pool, v)
-                             : NULL;
+        row->values[i] =
+            apr_dbd_datum_get(drv, dbrow, i, APR_DBD_TYPE_STRING, &v)
+                        == APR_SUCCESS
+                    && v
+                ? apr_pstrdup(r->pool, v)
+                : NULL;
     }
     if (apr_dbd_get_row(drv, r->pool, res, &dbrow, -1) == 0) {
         /* The query does not name one user: which row would be right? */

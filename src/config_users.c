@@ -18,7 +18,7 @@
 APLOG_USE_MODULE(apisec);
 
 static const apisec_user_query_t query_off = {NULL, NULL};
-static int label_seq;   /* labels unique within one reading of the config */
+static int label_seq;    /* labels unique within one reading of the config */
 static int cache_wanted; /* some scope sets a TTL: make the cache */
 
 static const char *fail(cmd_parms *cmd, const char *msg)
@@ -60,7 +60,8 @@ static int has_directive(const ap_directive_t *d, const char *name,
         if (skip_vhosts && !strcasecmp(d->directive, "<VirtualHost")) {
             continue;
         }
-        if (d->first_child && has_directive(d->first_child, name, skip_vhosts)) {
+        if (d->first_child
+            && has_directive(d->first_child, name, skip_vhosts)) {
             return 1;
         }
     }
@@ -89,7 +90,7 @@ static int dbd_configured(cmd_parms *cmd)
 const char *apisec_cmd_user_query(cmd_parms *cmd, void *dconf, const char *sql)
 {
     apisec_dir_conf_t *c = dconf;
-    APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *prepare;
+    APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) * prepare;
     apisec_user_query_t *q;
     const char *why;
 

@@ -95,9 +95,9 @@ static int unpack(const slot_t *e, apr_pool_t *p, apisec_user_row_t **out)
 }
 
 int apisec_user_cache_get(apisec_user_cache_t *c, const void *query,
-                          const void *server, const char *user,
-                          apr_time_t now, apr_interval_time_t ttl,
-                          apr_pool_t *p, apisec_user_row_t **row)
+                          const void *server, const char *user, apr_time_t now,
+                          apr_interval_time_t ttl, apr_pool_t *p,
+                          apisec_user_row_t **row)
 {
     apr_uint32_t h = hash_of(query, server, user);
     slot_t *set = &c->slots[(h % c->sets) * WAYS];
@@ -126,14 +126,14 @@ static apr_size_t pack(char *buf, const char *user,
     apr_size_t len = 0, n;
     int i;
 
-#define PUT(s)                                                               \
-    do {                                                                     \
-        n = strlen(s) + 1;                                                   \
-        if (len + n > APISEC_USER_CACHE_ROW_MAX) {                           \
-            return 0;                                                        \
-        }                                                                    \
-        memcpy(buf + len, (s), n);                                           \
-        len += n;                                                            \
+#define PUT(s)                                                                 \
+    do {                                                                       \
+        n = strlen(s) + 1;                                                     \
+        if (len + n > APISEC_USER_CACHE_ROW_MAX) {                             \
+            return 0;                                                          \
+        }                                                                      \
+        memcpy(buf + len, (s), n);                                             \
+        len += n;                                                              \
     } while (0)
 
     PUT(user);

@@ -34,9 +34,9 @@ apisec_user_cache_t *apisec_user_cache_create(apr_pool_t *p, int entries);
 
 /* On a hit, 1 and *ROW, a copy in P; 0 on a miss. */
 int apisec_user_cache_get(apisec_user_cache_t *c, const void *query,
-                          const void *server, const char *user,
-                          apr_time_t now, apr_interval_time_t ttl,
-                          apr_pool_t *p, apisec_user_row_t **row);
+                          const void *server, const char *user, apr_time_t now,
+                          apr_interval_time_t ttl, apr_pool_t *p,
+                          apisec_user_row_t **row);
 
 /* Remembers ROW as read from the database at FETCHED; 0 when it does not
  * fit in a slot (nothing is stored, an older row of the key is dropped). */

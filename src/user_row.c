@@ -154,8 +154,8 @@ char *apisec_user_env_name(apr_pool_t *p, const char *name)
     memcpy(env, "APISEC_USER_", 12);
     for (i = 0; i < n; ++i) {
         unsigned char ch = (unsigned char)name[i];
-        env[12 + i] = apr_isascii(ch) && apr_isalnum(ch) ? (char)apr_toupper(ch)
-                                                         : '_';
+        env[12 + i] =
+            apr_isascii(ch) && apr_isalnum(ch) ? (char)apr_toupper(ch) : '_';
     }
     env[12 + n] = '\0';
     return env;

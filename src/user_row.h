@@ -38,10 +38,10 @@ typedef struct apisec_user_row_t {
 
 typedef enum {
     APISEC_USER_OK = 0,
-    APISEC_USER_INACTIVE,        /* user inactive */
-    APISEC_USER_REVOKED,         /* token version revoked */
-    APISEC_USER_BAD_VER_CLAIM,   /* token ver claim malformed */
-    APISEC_USER_BAD_VERSION      /* user token_version unreadable */
+    APISEC_USER_INACTIVE,      /* user inactive */
+    APISEC_USER_REVOKED,       /* token version revoked */
+    APISEC_USER_BAD_VER_CLAIM, /* token ver claim malformed */
+    APISEC_USER_BAD_VERSION    /* user token_version unreadable */
 } apisec_user_err_t;
 
 /* The checks above, over ROW and the token's CLAIMS (for ver). */

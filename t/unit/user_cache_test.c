@@ -10,8 +10,8 @@
 
 #define SEC(n) apr_time_from_sec(n)
 
-static apisec_user_row_t *row3(apr_pool_t *p, const char *id,
-                               const char *role, const char *email)
+static apisec_user_row_t *row3(apr_pool_t *p, const char *id, const char *role,
+                               const char *email)
 {
     apisec_user_row_t *r = apr_palloc(p, sizeof(*r));
 
@@ -159,8 +159,8 @@ int main(void)
         char u[16];
         snprintf(u, sizeof(u), "user-%d", i);
         apisec_user_cache_put(c, &qa, &sa, u, t0 + i, row3(p, u, "r", NULL));
-        kept &= get(c, &qa, &sa, u, t0 + i, 60, p, &r)
-                && !strcmp(r->values[0], u);
+        kept &=
+            get(c, &qa, &sa, u, t0 + i, 60, p, &r) && !strcmp(r->values[0], u);
     }
     tap_ok(kept, "each new row hits right after it is stored");
     n = apisec_user_cache_count(c);

@@ -23,7 +23,7 @@ static apisec_user_row_t *row_of(apr_pool_t *p, int n, const char **cols)
 static int check(apr_pool_t *p, const char *active, const char *version,
                  const char *claims_json)
 {
-    const char *cols[] = {"id", "u1", "active", active, "token_version",
+    const char *cols[] = {"id",   "u1", "active", active, "token_version",
                           version};
     json_t *claims = json_loads(claims_json, JSON_DECODE_ANY, NULL);
     int rv = apisec_user_row_check(row_of(p, 3, cols), claims);
@@ -35,11 +35,20 @@ static int check(apr_pool_t *p, const char *active, const char *version,
 int main(void)
 {
     apr_pool_t *p;
-    static const char *const yes[] = {"1", "t", "T", "true", "TRUE", "y",
-                                      "yes", "on", "2", "-1",
+    static const char *const yes[] = {"1",
+                                      "t",
+                                      "T",
+                                      "true",
+                                      "TRUE",
+                                      "y",
+                                      "yes",
+                                      "on",
+                                      "2",
+                                      "-1",
                                       "99999999999999999999"};
-    static const char *const no[] = {"0", "f", "false", "n", "no", "off", "",
-                                     "00", "1.5", " 1", "1 ", "x", "-0"};
+    static const char *const no[] = {"0",   "f", "false", "n",   "no",
+                                     "off", "",  "00",    "1.5", " 1",
+                                     "1 ",  "x", "-0"};
     const char *only_id[] = {"id", "u1", "role", "admin"};
     const char *cols[] = {"ID", "u1", "Role", NULL, "email", "a@b"};
     apisec_user_row_t *r;
@@ -77,8 +86,8 @@ int main(void)
                "no ver counts as 0: refused once token_version is 1");
     tap_is_int(check(p, "t", "1", "{\"ver\":null}"), APISEC_USER_REVOKED,
                "ver null counts as 0");
-    tap_is_int(check(p, "t", "0", "{\"ver\":\"0\"}"),
-               APISEC_USER_BAD_VER_CLAIM, "ver as a string: refused");
+    tap_is_int(check(p, "t", "0", "{\"ver\":\"0\"}"), APISEC_USER_BAD_VER_CLAIM,
+               "ver as a string: refused");
     tap_is_int(check(p, "t", "0", "{\"ver\":1.0}"), APISEC_USER_BAD_VER_CLAIM,
                "ver as a real: refused");
     tap_is_int(check(p, "t", "0", "{\"ver\":-1}"), APISEC_USER_BAD_VER_CLAIM,
@@ -94,8 +103,7 @@ int main(void)
     tap_is_int(check(p, "t", "99999999999999999999", "{\"ver\":5}"),
                APISEC_USER_BAD_VERSION, "token_version overflowing: refused");
     tap_is_int(apisec_user_row_check(row_of(p, 2, only_id), NULL),
-               APISEC_USER_OK,
-               "a row without active and token_version passes");
+               APISEC_USER_OK, "a row without active and token_version passes");
 
     j = json_loads("{\"ver\":9007199254740993}", 0, NULL);
     tap_ok(apisec_user_token_ver(j, &ver) && ver == 9007199254740993LL,
@@ -169,8 +177,7 @@ int main(void)
     tap_ok(apisec_user_query_check("SELECT id FROM users WHERE id = '%s'")
                != NULL,
            "a quoted '%%s' is refused");
-    tap_ok(apisec_user_query_check("SELECT id FROM users WHERE id = %")
-               != NULL,
+    tap_ok(apisec_user_query_check("SELECT id FROM users WHERE id = %") != NULL,
            "a %% at the end is refused");
 
     apr_pool_destroy(p);
