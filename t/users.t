@@ -19,7 +19,7 @@ use ApisecDB qw(sqlite_users sqlite_exec pg_start pg_stop pg_kill pg_exec pg_use
 use ApisecJWT qw(mint claims_ok keyfile);
 
 my @backends = qw(sqlite pgsql);
-plan tests => 62 * @backends;
+plan tests => 64 * @backends;
 
 # A recognisable bcrypt-shaped hash: it must reach neither a log nor the
 # application.
@@ -330,6 +330,20 @@ sub run_backend {
         $exec->('ALTER TABLE users RENAME COLUMN mail TO email');
         ok t_cmp(wait_status($port, '/u/me', $alice, 200, 5)->{status}, 200, "$k column back: 200");
     }
+
+    # A graceful restart: mod_dbd's pools and the statement are made anew.
+    my $gen = () = slurp("$s->{dir}/error_log") =~ /resuming normal operations/g;
+    kill 'USR1', $s->{pid};
+    my $end = time + 15;
+    my $now_gen = $gen;
+    while (time < $end) {
+        $now_gen = () = slurp("$s->{dir}/error_log") =~ /resuming normal operations/g;
+        last if $now_gen > $gen;
+        sleep 0.1;
+    }
+    ok t_cmp($now_gen, $gen + 1, "$k graceful restart done");
+    ok t_cmp(wait_status($port, '/u/cached/me', $alice, 200, 10)->{status}, 200,
+             "$k after a graceful restart: 200 (cache on)");
 
     # No crash, and the logs hold no token and no hash.
     my $err = slurp("$s->{dir}/error_log");
