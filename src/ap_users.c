@@ -126,7 +126,9 @@ static lookup_e read_row(request_rec *r, ap_dbd_t *dbd, apr_dbd_results_t *res,
     apisec_user_row_t *row;
     int i, n = apr_dbd_num_cols(drv, res);
 
-    if (apr_dbd_get_row(drv, r->pool, res, &dbrow, -1) != 0) {
+    /* Rows by number (1-based, random access): MySQL's driver refuses -1
+     * ("next") on a random-access result. */
+    if (apr_dbd_get_row(drv, r->pool, res, &dbrow, 1) != 0) {
         return LOOKUP_NONE;
     }
     row = apr_palloc(r->pool, sizeof(*row));
@@ -146,10 +148,8 @@ static lookup_e read_row(request_rec *r, ap_dbd_t *dbd, apr_dbd_results_t *res,
                 ? apr_pstrdup(r->pool, v)
                 : NULL;
     }
-    if (apr_dbd_get_row(drv, r->pool, res, &dbrow, -1) == 0) {
+    if (apr_dbd_get_row(drv, r->pool, res, &dbrow, 2) == 0) {
         /* The query does not name one user: which row would be right? */
-        while (apr_dbd_get_row(drv, r->pool, res, &dbrow, -1) == 0) {
-        }
         log_failure(r, "the query returned more than one row", NULL);
         return LOOKUP_FAILED;
     }

@@ -19,7 +19,7 @@ use ApisecDB qw(sqlite_users sqlite_exec pg_start pg_stop pg_kill pg_exec pg_use
 use ApisecJWT qw(mint claims_ok keyfile);
 
 my @backends = qw(sqlite pgsql);
-plan tests => 64 * @backends;
+plan tests => 65 * @backends;
 
 # A recognisable bcrypt-shaped hash: it must reach neither a log nor the
 # application.
@@ -132,6 +132,9 @@ sub server_conf {
         "<Location /u/admin/>", "  Require apisec-user role admin", "</Location>",
         "<Location /u/staff/>", "  Require apisec-user role admin editor", "</Location>",
         "<Location /u/off/>", "  APISecUserQuery off", "</Location>",
+        "<Location /u/multi/>",
+        "  APISecUserQuery \"SELECT id, role FROM users WHERE id = %s OR role = 'admin'\"",
+        "</Location>",
     );
 }
 
@@ -257,6 +260,9 @@ sub run_backend {
              "$k a NULL role matches no value: 403");
     ok t_cmp(fetch($port, '/u/off/x', tok(sub => 'nobody'))->{status}, 200,
              "$k APISecUserQuery off in a child scope: no lookup");
+
+    ok t_cmp(fetch($port, '/u/multi/x', tok(sub => 'u1'))->{status}, 503,
+             "$k a query that returns two rows for one user: 503");
 
     # SQL injection in the subject: a parameter of a prepared statement.
     my @inject = ("u1' OR '1'='1", "' OR 1=1 --", "u1'; DELETE FROM users; --",
