@@ -138,6 +138,20 @@ static const command_rec apisec_cmds[] = {
     AP_INIT_FLAG("APISecJSONStrict", apisec_cmd_json_strict, NULL,
                  RSRC_CONF | ACCESS_CONF,
                  "On: objects reject members their schema does not name"),
+
+    /* Users through mod_dbd (issue 6, user lookup): the operator's, not a
+     * tenant's (no .htaccess): the statement is prepared by mod_dbd per
+     * server at startup, and the query decides who gets in. */
+    AP_INIT_TAKE1("APISecUserQuery", apisec_cmd_user_query, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "\"SELECT ... WHERE id = %s\" run through mod_dbd with the "
+                  "user of a verified token, or off"),
+    AP_INIT_TAKE1("APISecUserCacheTTL", apisec_cmd_user_cache_ttl, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "seconds a user's row is reused without asking the "
+                  "database, or off (default)"),
+    AP_INIT_TAKE1("APISecUserCacheSize", apisec_cmd_user_cache_size, NULL,
+                  RSRC_CONF, "rows remembered per process (default 1024)"),
     {NULL}};
 
 static void apisec_register_hooks(apr_pool_t *p)
@@ -177,6 +191,11 @@ static void apisec_register_hooks(apr_pool_t *p)
     ap_hook_fixups(apisec_json_fixups, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_input_filter(APISEC_JSON_FILTER, apisec_json_body_filter, NULL,
                              AP_FTYPE_CONTENT_SET);
+    /* Users through mod_dbd (issue 6, user lookup): run from AuthType
+     * JWT's check_user_id; the row cache is made per process. */
+    ap_hook_pre_config(apisec_users_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(apisec_users_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    apisec_register_user_authz(p);
 }
 
 /* clang-format off */

@@ -610,7 +610,7 @@ int apisec_check_user_id(request_rec *r)
     st->claims = claims;
     ap_set_module_config(r->request_config, &apisec_module, st);
     forward_claims(r, memo);
-    return OK;
+    return apisec_user_lookup(r, claims); /* issue 6: OK, or the answer */
 }
 
 /* The claims of the token that authenticated this request, or of the request
