@@ -10,6 +10,7 @@
 #include "jwt_claims.h"
 #include "problem.h"
 #include "token_cache.h"
+#include "ap_jwks.h"
 
 #include "http_core.h"
 #include "http_log.h"
@@ -197,7 +198,8 @@ static apr_time_t expiry_of(json_t *claims, apr_time_t now)
 
 /* Verifies TOKEN (from the cache when it can) and checks its claims. */
 static const char *verify(request_rec *r, const apisec_dir_conf_t *c,
-                          const char *token, json_t **header, json_t **claims)
+                          const char *token, const apisec_jwk_set_t *keys,
+                          const void *scope, json_t **header, json_t **claims)
 {
     apr_size_t len = strlen(token);
     unsigned char digest[APISEC_TOKEN_DIGEST_LEN];
@@ -208,7 +210,7 @@ static const char *verify(request_rec *r, const apisec_dir_conf_t *c,
     int cached = 0;
 
     if (cache && apisec_token_cache_digest(cache, token, len, digest)
-        && apisec_token_cache_get(cache, digest, c->jwt_keys, now, header,
+        && apisec_token_cache_get(cache, digest, scope, now, header,
                                   claims)) {
         apr_pool_cleanup_register(r->pool, *header, release_json,
                                   apr_pool_cleanup_null);
@@ -222,7 +224,7 @@ static const char *verify(request_rec *r, const apisec_dir_conf_t *c,
     else {
         apisec_jws_t jws;
         apisec_jose_err_t err = apisec_jose_decode_jwt(
-            r->pool, token, len, c->jwt_keys, c->jwt_algs, &jws, claims);
+            r->pool, token, len, keys, c->jwt_algs, &jws, claims);
         if (err != APISEC_JOSE_OK) {
             return apisec_jose_strerror(err);
         }
@@ -234,7 +236,7 @@ static const char *verify(request_rec *r, const apisec_dir_conf_t *c,
         return apisec_jwt_claims_strerror(cerr);
     }
     if (cache && !cached) {
-        apisec_token_cache_put(cache, digest, c->jwt_keys,
+        apisec_token_cache_put(cache, digest, scope,
                                expiry_of(*claims, now), *header, *claims);
     }
     return NULL;
@@ -301,12 +303,15 @@ int apisec_check_user_id(request_rec *r)
     const char *type = ap_auth_type(r), *token = NULL, *reason = NULL, *user;
     json_t *header = NULL, *claims = NULL, *sub;
     apisec_req_t *st;
+    const apisec_jwk_set_t *keys;
+    const void *scope;
+    int rc;
 
     if (!type || strcasecmp(type, "JWT")) {
         return DECLINED;
     }
     c = apisec_dir_conf(r);
-    if (!c->jwt_algs || !c->jwt_keys) {
+    if (!c->jwt_algs || (!c->jwt_keys && !c->jwt_remote)) {
         ap_log_rerror(
             APLOG_MARK, APLOG_ERR, 0, r,
             APLOGNO(
@@ -327,7 +332,27 @@ int apisec_check_user_id(request_rec *r)
     case TOKEN_FOUND:
         break;
     }
-    if ((reason = verify(r, c, token, &header, &claims))) {
+    keys = c->jwt_keys;
+    scope = c->jwt_keys;
+    /* Remote key sets (issue 8): the provider's keys, or a 503 when there
+     * are none; an unknown kid may bring a (paced) refetch. */
+    if (c->jwt_remote
+        && (rc = apisec_jwks_keys(r, c->jwt_remote, 0, &keys, &scope)) != OK) {
+        return rc;
+    }
+    reason = verify(r, c, token, keys, scope, &header, &claims);
+    if (reason && c->jwt_remote
+        && reason == apisec_jose_strerror(APISEC_JOSE_UNKNOWN_KEY)) {
+        const void *before = scope;
+        if ((rc = apisec_jwks_keys(r, c->jwt_remote, 1, &keys, &scope))
+            != OK) {
+            return rc;
+        }
+        if (scope != before) {
+            reason = verify(r, c, token, keys, scope, &header, &claims);
+        }
+    }
+    if (reason) {
         return unauthorized(r, reason, 1);
     }
     sub = json_object_get(claims,

@@ -86,6 +86,10 @@ typedef struct {
     int json_max_depth;             /* APISecJSONMaxDepth: UNSET or N */
     apr_array_header_t *json_schemas; /* schema rules, NULL unset */
     int json_strict;                /* APISecJSONStrict: UNSET, 0, 1 */
+
+    /* Remote key sets (issue 8): config_jwks.c, ap_jwks.c */
+    struct apisec_jwks_src_t *jwt_remote; /* APISecJWTKey https://... or
+                                             APISecJWTIssuerDiscovery On */
 } apisec_dir_conf_t;
 
 typedef struct {
@@ -191,6 +195,11 @@ const char *apisec_cmd_json_max_depth(cmd_parms *cmd, void *dconf,
                                       const char *arg);
 const char *apisec_cmd_json_schema(cmd_parms *cmd, void *dconf, int argc,
                                    char *const argv[]);
+
+/* config_jwks.c: remote key sets (issue 8); the rest in ap_jwks.h. Remote
+ * and local keys are replaced together by a child scope that sets either. */
+void apisec_merge_jwks(apisec_dir_conf_t *c, const apisec_dir_conf_t *base,
+                       const apisec_dir_conf_t *add);
 
 static APR_INLINE apisec_dir_conf_t *apisec_dir_conf(request_rec *r)
 {

@@ -1,0 +1,796 @@
+/* Remote key sets shared by every httpd process.
+ *
+ * Shared memory (made in post_config, one segment per configuration) holds
+ * one slot per source: the last good JWKS text, its generation, the times
+ * that pace fetches and the fetch counters. Slots of sources from the
+ * server's configuration are filled at startup; when APISecJWKSAllow is
+ * given, spare slots are claimed by .htaccess sources by URL.
+ *
+ * One fetch for the whole server: a process fetches only after winning a
+ * compare-and-swap on the slot's fetching_until (which also expires a claim
+ * whose process died), so N processes make one request. Each process has
+ * a fetcher thread that refreshes slots when due (off the request path);
+ * a request fetches itself only on an unknown kid or while there are no
+ * keys, and only after winning the server-wide pacing of
+ * APISecJWKSMinRefetch. Others wait for the fetch in progress, at most
+ * APISecJWKSTimeout.
+ *
+ * The text is written under a sequence counter (odd while written) by the
+ * one fetcher; each process parses a new generation once into its own
+ * OpenSSL keys. A generation's keys are freed when the last request using
+ * them ends. */
+#include "ap_jwks.h"
+#include "ap_glue.h"
+#include "config.h"
+#include "jwks_remote.h"
+
+#include "http_log.h"
+#include "http_protocol.h"
+#include "apr_shm.h"
+#include "apr_strings.h"
+#include "apr_thread_proc.h"
+#include "apr_thread_mutex.h"
+#include "apr_thread_cond.h"
+
+#include <curl/curl.h>
+
+APLOG_USE_MODULE(apisec);
+
+#define MAGIC 0x61706973656a6b31ULL /* "apisejk1" */
+#define SPARE_SLOTS 8
+#define MAX_REDIRECTS 3
+#define ACCESS(f) __atomic_load_n(&(f), __ATOMIC_ACQUIRE)
+#define STORE(f, v) __atomic_store_n(&(f), (v), __ATOMIC_RELEASE)
+#define ADD(f, n) __atomic_fetch_add(&(f), (n), __ATOMIC_RELAXED)
+
+/* Why a fetch failed, as counted in the metrics. */
+typedef enum {
+    CAUSE_CONNECT,
+    CAUSE_TIMEOUT,
+    CAUSE_TLS,
+    CAUSE_STATUS,
+    CAUSE_TOO_LARGE,
+    CAUSE_REDIRECT,
+    CAUSE_DISCOVERY,
+    CAUSE_INVALID,
+    CAUSE_OTHER,
+    CAUSE_COUNT
+} cause_e;
+
+static const char *const cause_names[CAUSE_COUNT] = {
+    "connect", "timeout",   "tls",     "http_status", "too_large",
+    "redirect", "discovery", "invalid", "other"};
+
+typedef struct {
+    apr_uint32_t state; /* 0 free, 1 being claimed, 2 in use */
+    int discovery;
+    char key[APISEC_JWKS_MAX_URL + 1];
+    char jwks_uri[APISEC_JWKS_MAX_URL + 1]; /* discovery's last answer */
+    apr_uint64_t seq;        /* odd while doc is written */
+    apr_uint64_t generation; /* changes when doc changes */
+    apr_uint64_t fetched_at; /* last success, 0: never */
+    apr_uint64_t next_refresh;
+    apr_uint64_t next_demand; /* pacing of kid-miss and no-keys fetches */
+    apr_uint64_t fetching_until;
+    apr_uint64_t failures_in_row;
+    apr_uint64_t fetches;
+    apr_uint64_t failures[CAUSE_COUNT];
+    apr_uint64_t dropped_keys;
+    apr_uint64_t demand_fetches;
+    apr_uint64_t unavailable;
+    apr_size_t len;
+    char doc[APISEC_JWKS_MAX_DOC];
+} slot_t;
+
+typedef struct {
+    apr_uint64_t magic;
+    int nslots;
+    slot_t slots[1];
+} shm_t;
+
+/* A generation's keys in one process. */
+typedef struct {
+    apr_pool_t *pool;
+    apisec_jwk_set_t *set;
+    const void *ident;
+    int refs;
+    int current;
+} gen_t;
+
+typedef struct {
+    apr_uint64_t generation;
+    gen_t *gen;
+} local_t;
+
+static shm_t *shm;
+static local_t *locals;                /* per process, one per slot */
+static apr_thread_mutex_t *lock;       /* guards locals and idpool */
+static apr_pool_t *idpool;             /* identities, never freed */
+static apr_thread_cond_t *wake;
+static int stopping;
+static apr_thread_t *fetcher;
+static server_rec *main_server;
+
+static apr_size_t shm_size(int n)
+{
+    return APR_OFFSETOF(shm_t, slots) + (apr_size_t)n * sizeof(slot_t);
+}
+
+int apisec_jwks_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp)
+{
+    apisec_jwks_conf_t *c = apisec_jwks_conf();
+
+    memset(c, 0, sizeof(*c));
+    c->refresh_min = apr_time_from_sec(300);
+    c->refresh_max = apr_time_from_sec(86400);
+    c->timeout = apr_time_from_sec(3);
+    c->min_refetch = apr_time_from_sec(60);
+    c->max_stale = apr_time_from_sec(86400);
+    c->srcs = apr_array_make(pconf, 2, sizeof(apisec_jwks_src_t *));
+    shm = NULL;
+    return OK;
+}
+
+int apisec_jwks_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    apisec_jwks_conf_t *c = apisec_jwks_conf();
+    apr_shm_t *seg;
+    apr_status_t rv;
+    int n, i;
+
+    main_server = s;
+    n = c->srcs->nelts + (c->allow ? SPARE_SLOTS : 0);
+    if (!n) {
+        return OK;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     APLOGNO(20300) "libcurl cannot be initialised");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    rv = apr_shm_create(&seg, shm_size(n), NULL, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                     APLOGNO(20301) "cannot create the shared memory of the "
+                                    "remote key sets");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    shm = apr_shm_baseaddr_get(seg);
+    memset(shm, 0, shm_size(n));
+    shm->magic = MAGIC;
+    shm->nslots = n;
+    for (i = 0; i < c->srcs->nelts; ++i) {
+        apisec_jwks_src_t *src = APR_ARRAY_IDX(c->srcs, i, apisec_jwks_src_t *);
+        slot_t *sl = &shm->slots[i];
+        apr_cpystrn(sl->key, src->key, sizeof(sl->key));
+        sl->discovery = src->discovery;
+        sl->state = 2;
+        src->slot = i;
+    }
+    return OK;
+}
+
+/* The slot of SRC: known at startup, or for an .htaccess source found or
+ * claimed by its URL among the spare slots; -1 when they are all taken. */
+static int slot_of(apisec_jwks_src_t *src)
+{
+    int i;
+
+    if (src->slot >= 0 || !shm) {
+        return shm ? src->slot : -1;
+    }
+    for (i = 0; i < shm->nslots; ++i) {
+        slot_t *sl = &shm->slots[i];
+        apr_uint32_t st = ACCESS(sl->state), free_ = 0;
+        if (st == 2 && sl->discovery == src->discovery
+            && !strcmp(sl->key, src->key)) {
+            return src->slot = i;
+        }
+        if (st == 0
+            && __atomic_compare_exchange_n(&sl->state, &free_, 1, 0,
+                                           __ATOMIC_ACQ_REL,
+                                           __ATOMIC_ACQUIRE)) {
+            apr_cpystrn(sl->key, src->key, sizeof(sl->key));
+            sl->discovery = src->discovery;
+            STORE(sl->state, 2);
+            return src->slot = i;
+        }
+        while (ACCESS(sl->state) == 1) {
+            apr_sleep(1000);
+        }
+        if (ACCESS(sl->state) == 2 && sl->discovery == src->discovery
+            && !strcmp(sl->key, src->key)) {
+            return src->slot = i;
+        }
+    }
+    return -1;
+}
+
+/* One HTTP GET with libcurl. */
+typedef struct {
+    char *buf;
+    apr_size_t len;
+    int too_large;
+    const char *cache_control;
+    apr_pool_t *pool;
+} body_t;
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+    body_t *b = ud;
+    apr_size_t k = size * n;
+
+    if (b->len + k > APISEC_JWKS_MAX_DOC) {
+        b->too_large = 1;
+        return 0; /* libcurl stops: CURLE_WRITE_ERROR */
+    }
+    memcpy(b->buf + b->len, data, k);
+    b->len += k;
+    return k;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *ud)
+{
+    body_t *b = ud;
+    apr_size_t k = size * n;
+
+    if (k > 14 && !strncasecmp(data, "Cache-Control:", 14)) {
+        char *v = apr_pstrmemdup(b->pool, data + 14, k - 14);
+        char *e = v + strlen(v);
+        while (e > v && (e[-1] == '\r' || e[-1] == '\n')) {
+            *--e = '\0';
+        }
+        b->cache_control = v;
+    }
+    return k;
+}
+
+/* Whether A and B have the same scheme, host and port. */
+static int same_origin(const char *a, const char *b)
+{
+    CURLU *ua = curl_url(), *ub = curl_url();
+    char *pa[3] = {NULL, NULL, NULL}, *pb[3] = {NULL, NULL, NULL};
+    static const CURLUPart parts[3] = {CURLUPART_SCHEME, CURLUPART_HOST,
+                                       CURLUPART_PORT};
+    int same = ua && ub && !curl_url_set(ua, CURLUPART_URL, a, 0)
+               && !curl_url_set(ub, CURLUPART_URL, b, 0);
+    int i;
+
+    for (i = 0; same && i < 3; ++i) {
+        same = !curl_url_get(ua, parts[i], &pa[i], CURLU_DEFAULT_PORT)
+               && !curl_url_get(ub, parts[i], &pb[i], CURLU_DEFAULT_PORT)
+               && !strcasecmp(pa[i], pb[i]);
+    }
+    for (i = 0; i < 3; ++i) {
+        curl_free(pa[i]);
+        curl_free(pb[i]);
+    }
+    curl_url_cleanup(ua);
+    curl_url_cleanup(ub);
+    return same;
+}
+
+/* GETs URL before DEADLINE into *B. NULL, or a message for the log with
+ * *CAUSE set. A redirect is followed only to the same scheme, host and
+ * port, at most MAX_REDIRECTS times. */
+static const char *http_get(apr_pool_t *p, const char *url, apr_time_t deadline,
+                            body_t *b, cause_e *cause, long *status)
+{
+    const apisec_jwks_conf_t *c = apisec_jwks_conf();
+    char errbuf[CURL_ERROR_SIZE];
+    int hops;
+
+    b->pool = p;
+    b->buf = apr_palloc(p, APISEC_JWKS_MAX_DOC);
+    for (hops = 0;; ++hops) {
+        CURL *h = curl_easy_init();
+        CURLcode rc;
+        char *loc = NULL;
+        apr_interval_time_t left = deadline - apr_time_now();
+        const char *err = NULL;
+
+        if (!h) {
+            *cause = CAUSE_OTHER;
+            return "libcurl cannot make a handle";
+        }
+        b->len = 0;
+        b->too_large = 0;
+        b->cache_control = NULL;
+        errbuf[0] = '\0';
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+                         (long)(left > 1000 ? left / 1000 : 1));
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+        if (c->ca) {
+            curl_easy_setopt(h, CURLOPT_CAINFO, c->ca);
+        }
+        curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+                         (curl_off_t)APISEC_JWKS_MAX_DOC);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
+        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, b);
+        curl_easy_setopt(h, CURLOPT_USERAGENT, "mod_apisec");
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+        rc = curl_easy_perform(h);
+        *status = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+        if (rc != CURLE_OK) {
+            *cause = b->too_large || rc == CURLE_FILESIZE_EXCEEDED
+                         ? CAUSE_TOO_LARGE
+                     : rc == CURLE_OPERATION_TIMEDOUT ? CAUSE_TIMEOUT
+                     : rc == CURLE_PEER_FAILED_VERIFICATION
+                             || rc == CURLE_SSL_CONNECT_ERROR
+                             || rc == CURLE_SSL_CACERT_BADFILE
+                         ? CAUSE_TLS
+                     : rc == CURLE_COULDNT_CONNECT
+                             || rc == CURLE_COULDNT_RESOLVE_HOST
+                         ? CAUSE_CONNECT
+                         : CAUSE_OTHER;
+            err = *cause == CAUSE_TOO_LARGE
+                      ? "answer larger than 256 KB"
+                      : apr_pstrdup(p, *errbuf ? errbuf : curl_easy_strerror(rc));
+        }
+        else if (*status >= 300 && *status < 400) {
+            curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc);
+            if (!loc || hops >= MAX_REDIRECTS) {
+                *cause = CAUSE_REDIRECT;
+                err = "too many redirects";
+            }
+            else if (!same_origin(url, loc)) {
+                *cause = CAUSE_REDIRECT;
+                err = "redirect to another host not followed";
+            }
+            else {
+                url = apr_pstrdup(p, loc);
+            }
+        }
+        else if (*status != 200) {
+            *cause = CAUSE_STATUS;
+            err = apr_psprintf(p, "HTTP status %ld", *status);
+        }
+        curl_easy_cleanup(h);
+        if (err || !loc) {
+            return err;
+        }
+    }
+}
+
+static const char *escaped(apr_pool_t *p, const char *s)
+{
+    return s ? ap_escape_logitem(p, s) : "(none)";
+}
+
+/* One fetch of slot I by this process, which holds the claim. */
+static void fetch_slot(int i, server_rec *s, const char *why)
+{
+    const apisec_jwks_conf_t *c = apisec_jwks_conf();
+    slot_t *sl = &shm->slots[i];
+    apr_pool_t *p;
+    apr_time_t start = apr_time_now(), deadline = start + c->timeout;
+    const char *url = sl->key, *err = NULL;
+    apisec_jwk_set_t *set = NULL;
+    apr_array_header_t *dropped = NULL;
+    cause_e cause = CAUSE_OTHER;
+    body_t b;
+    long status = 0;
+    int k;
+
+    apr_pool_create(&p, NULL);
+    ADD(sl->fetches, 1);
+    if (sl->discovery) {
+        const char *oidc, *oauth, *uri = NULL;
+        err = apisec_jwks_discovery_urls(p, sl->key, &oidc, &oauth);
+        if (!err) {
+            url = oidc;
+            err = http_get(p, oidc, deadline, &b, &cause, &status);
+            if (err && cause == CAUSE_STATUS) {
+                /* No OpenID metadata: RFC 8414's. */
+                url = oauth;
+                err = http_get(p, oauth, deadline, &b, &cause, &status);
+            }
+        }
+        if (!err
+            && (err = apisec_jwks_discovery_parse(p, b.buf, b.len, sl->key,
+                                                  &uri))) {
+            cause = CAUSE_DISCOVERY;
+        }
+        if (!err) {
+            apr_cpystrn(sl->jwks_uri, uri, sizeof(sl->jwks_uri));
+            url = uri;
+        }
+    }
+    if (!err) {
+        err = http_get(p, url, deadline, &b, &cause, &status);
+    }
+    if (!err && (err = apisec_jwks_parse(p, b.buf, b.len, &set, &dropped))) {
+        cause = CAUSE_INVALID;
+    }
+    for (k = 0; dropped && k < dropped->nelts; ++k) {
+        apisec_jwks_dropped_t *d = &APR_ARRAY_IDX(dropped, k,
+                                                  apisec_jwks_dropped_t);
+        ADD(sl->dropped_keys, 1);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     APLOGNO(20302) "remote JWKS %s: key %d (kid %s) "
+                                    "ignored: %s",
+                     escaped(p, url), d->index, escaped(p, d->kid),
+                     d->reason);
+    }
+    if (err) {
+        apr_uint64_t n = ADD(sl->failures_in_row, 1) + 1;
+        apr_interval_time_t again =
+            apisec_jwks_retry_after((int)n, c->min_refetch, c->refresh_min);
+        ADD(sl->failures[cause], 1);
+        STORE(sl->next_refresh, (apr_uint64_t)(apr_time_now() + again));
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     APLOGNO(20303) "remote JWKS %s (%s fetch): %s "
+                                    "(cause %s); %s; next try in %" APR_TIME_T_FMT
+                                    " s",
+                     escaped(p, url), why, err, cause_names[cause],
+                     sl->fetched_at ? "keeping the last good keys"
+                                    : "no keys yet: requests get 503",
+                     apr_time_sec(again));
+    }
+    else {
+        int changed = b.len != sl->len || memcmp(b.buf, sl->doc, b.len);
+        if (changed) {
+            STORE(sl->seq, sl->seq + 1);
+            memcpy(sl->doc, b.buf, b.len);
+            sl->len = b.len;
+            STORE(sl->seq, sl->seq + 1);
+            STORE(sl->generation, sl->generation + 1);
+        }
+        STORE(sl->fetched_at, (apr_uint64_t)apr_time_now());
+        STORE(sl->failures_in_row, 0);
+        STORE(sl->next_refresh,
+              (apr_uint64_t)(apr_time_now()
+                             + apisec_jwks_refresh_after(b.cache_control,
+                                                         c->refresh_min,
+                                                         c->refresh_max)));
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     APLOGNO(20304) "remote JWKS %s (%s fetch): %d keys, %s",
+                     escaped(p, url), why, apisec_jwk_set_count(set),
+                     changed ? "new generation" : "unchanged");
+    }
+    apr_pool_destroy(p);
+}
+
+/* Claims slot I for one fetch; 0 if another process holds the claim. */
+static int claim(int i)
+{
+    slot_t *sl = &shm->slots[i];
+    apr_time_t now = apr_time_now();
+    apr_uint64_t cur = ACCESS(sl->fetching_until);
+
+    if ((apr_uint64_t)now < cur) {
+        return 0;
+    }
+    return __atomic_compare_exchange_n(
+        &sl->fetching_until, &cur,
+        (apr_uint64_t)(now + apisec_jwks_conf()->timeout
+                       + apr_time_from_sec(1)),
+        0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+static void release(int i)
+{
+    STORE(shm->slots[i].fetching_until, 0);
+}
+
+/* Waits, at most the fetch timeout, for the fetch in progress of slot I. */
+static void wait_fetch(int i)
+{
+    apr_time_t end = apr_time_now() + apisec_jwks_conf()->timeout;
+
+    while (apr_time_now() < end
+           && (apr_uint64_t)apr_time_now()
+                  < ACCESS(shm->slots[i].fetching_until)) {
+        apr_sleep(apr_time_from_msec(10));
+    }
+}
+
+static apr_status_t fetcher_stop(void *data)
+{
+    apr_status_t rv;
+
+    apr_thread_mutex_lock(lock);
+    stopping = 1;
+    apr_thread_cond_signal(wake);
+    apr_thread_mutex_unlock(lock);
+    if (fetcher) {
+        apr_thread_join(&rv, fetcher);
+    }
+    return APR_SUCCESS;
+}
+
+/* Refreshes due slots; wakes every second. */
+static void *APR_THREAD_FUNC fetcher_main(apr_thread_t *t, void *data)
+{
+    server_rec *s = data;
+    int i;
+
+    for (;;) {
+        apr_thread_mutex_lock(lock);
+        if (!stopping) {
+            apr_thread_cond_timedwait(wake, lock, apr_time_from_sec(1));
+        }
+        if (stopping) {
+            apr_thread_mutex_unlock(lock);
+            break;
+        }
+        apr_thread_mutex_unlock(lock);
+        for (i = 0; i < shm->nslots; ++i) {
+            slot_t *sl = &shm->slots[i];
+            if (ACCESS(sl->state) == 2
+                && (apr_uint64_t)apr_time_now() >= ACCESS(sl->next_refresh)
+                && claim(i)) {
+                fetch_slot(i, s, "scheduled");
+                release(i);
+            }
+        }
+    }
+    return NULL;
+}
+
+void apisec_jwks_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    apr_status_t rv;
+
+    if (!shm) {
+        return;
+    }
+    locals = apr_pcalloc(pchild, sizeof(local_t) * (apr_size_t)shm->nslots);
+    apr_pool_create(&idpool, pchild);
+    if (apr_thread_mutex_create(&lock, APR_THREAD_MUTEX_DEFAULT, pchild)
+            != APR_SUCCESS
+        || apr_thread_cond_create(&wake, pchild) != APR_SUCCESS) {
+        shm = NULL;
+        return;
+    }
+    stopping = 0;
+    rv = apr_thread_create(&fetcher, NULL, fetcher_main, s, pchild);
+    if (rv != APR_SUCCESS) {
+        /* Requests still fetch on demand. */
+        fetcher = NULL;
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                     APLOGNO(20305) "cannot start the thread that refreshes "
+                                    "remote key sets");
+    }
+    apr_pool_cleanup_register(pchild, NULL, fetcher_stop,
+                              apr_pool_cleanup_null);
+}
+
+/* Drops one reference; frees the generation when it is no longer current
+ * and no request uses it. Called with the lock held. */
+static void unref(gen_t *g)
+{
+    if (--g->refs == 0 && !g->current) {
+        apr_pool_destroy(g->pool);
+    }
+}
+
+static apr_status_t release_gen(void *data)
+{
+    apr_thread_mutex_lock(lock);
+    unref(data);
+    apr_thread_mutex_unlock(lock);
+    return APR_SUCCESS;
+}
+
+/* Brings this process's keys of slot I to the shared generation: the text
+ * copied under the sequence counter and parsed once. Lock held. */
+static void sync_local(int i, server_rec *s)
+{
+    slot_t *sl = &shm->slots[i];
+    local_t *l = &locals[i];
+    apr_uint64_t gen = ACCESS(sl->generation), seq;
+    apr_pool_t *p;
+    apisec_jwk_set_t *set = NULL;
+    char *copy;
+    apr_size_t len;
+    gen_t *g;
+    int tries;
+
+    if (gen == l->generation) {
+        return;
+    }
+    apr_pool_create(&p, NULL);
+    copy = apr_palloc(p, APISEC_JWKS_MAX_DOC);
+    for (tries = 0;; ++tries) {
+        seq = ACCESS(sl->seq);
+        gen = ACCESS(sl->generation);
+        len = sl->len;
+        if (!(seq & 1) && len <= APISEC_JWKS_MAX_DOC) {
+            memcpy(copy, sl->doc, len);
+            __atomic_thread_fence(__ATOMIC_ACQUIRE);
+            if (ACCESS(sl->seq) == seq) {
+                break;
+            }
+        }
+        if (tries > 1000) {
+            apr_pool_destroy(p);
+            return;
+        }
+        apr_sleep(100);
+    }
+    if (apisec_jwks_parse(p, copy, len, &set, NULL)) {
+        /* The fetcher checked it: only a failure of OpenSSL gets here. */
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     APLOGNO(20306) "remote JWKS %s: this process cannot "
+                                    "load the shared keys",
+                     escaped(p, sl->key));
+        apr_pool_destroy(p);
+        return;
+    }
+    g = apr_pcalloc(p, sizeof(*g));
+    g->pool = p;
+    g->set = set;
+    /* Never freed: a new address for each generation, so the token cache
+     * never confuses two generations. */
+    g->ident = apr_palloc(idpool, 1);
+    g->current = 1;
+    if (l->gen) {
+        l->gen->current = 0;
+        if (!l->gen->refs) {
+            apr_pool_destroy(l->gen->pool);
+        }
+    }
+    l->gen = g;
+    l->generation = gen;
+}
+
+static int unavailable(request_rec *r, int i)
+{
+    slot_t *sl = &shm->slots[i];
+    apr_time_t now = apr_time_now();
+    apr_uint64_t next = ACCESS(sl->next_refresh);
+    apr_int64_t secs =
+        next > (apr_uint64_t)now ? apr_time_sec(next - now) + 1 : 1;
+
+    ADD(sl->unavailable, 1);
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  APLOGNO(20307) "no usable keys from %s yet (or for too "
+                                 "long): 503, request_id %s",
+                  escaped(r->pool, sl->key), apisec_request_id(r));
+    apr_table_setn(r->err_headers_out, "Retry-After",
+                   apr_psprintf(r->pool, "%" APR_INT64_T_FMT, secs));
+    return apisec_send_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                               "The keys of the identity provider are not "
+                               "available; try again later.");
+}
+
+/* Fetches slot I on demand, paced server-wide; or waits for the fetch in
+ * progress. */
+static void on_demand(request_rec *r, int i, const char *why)
+{
+    slot_t *sl = &shm->slots[i];
+
+    if ((apr_uint64_t)apr_time_now() < ACCESS(sl->fetching_until)) {
+        wait_fetch(i);
+        return;
+    }
+    if (apisec_jwks_pace(&sl->next_demand, apr_time_now(),
+                         apisec_jwks_conf()->min_refetch)) {
+        if (claim(i)) {
+            ADD(sl->demand_fetches, 1);
+            fetch_slot(i, r->server, why);
+            release(i);
+        }
+        else {
+            wait_fetch(i);
+        }
+    }
+}
+
+int apisec_jwks_keys(request_rec *r, apisec_jwks_src_t *src, int kid_miss,
+                     const apisec_jwk_set_t **keys, const void **scope)
+{
+    const apisec_jwks_conf_t *c = apisec_jwks_conf();
+    int i = slot_of(src);
+    slot_t *sl;
+    gen_t *g;
+
+    if (i < 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      APLOGNO(20308) "no room for the remote key set %s "
+                                     "(at most %d from .htaccess files): "
+                                     "503, request_id %s",
+                      escaped(r->pool, src->key), SPARE_SLOTS,
+                      apisec_request_id(r));
+        apr_table_setn(r->err_headers_out, "Retry-After", "60");
+        return apisec_send_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                                   "Authentication is not available.");
+    }
+    sl = &shm->slots[i];
+    if (kid_miss) {
+        on_demand(r, i, "unknown kid");
+    }
+    else if (!apisec_jwks_usable(ACCESS(sl->fetched_at), apr_time_now(),
+                                 c->max_stale)) {
+        on_demand(r, i, "no keys");
+    }
+    if (!apisec_jwks_usable(ACCESS(sl->fetched_at), apr_time_now(),
+                            c->max_stale)) {
+        return unavailable(r, i);
+    }
+    apr_thread_mutex_lock(lock);
+    sync_local(i, r->server);
+    g = locals[i].gen;
+    if (g) {
+        ++g->refs;
+    }
+    apr_thread_mutex_unlock(lock);
+    if (!g) {
+        return unavailable(r, i);
+    }
+    apr_pool_cleanup_register(r->pool, g, release_gen, apr_pool_cleanup_null);
+    *keys = g->set;
+    *scope = g->ident;
+    return OK;
+}
+
+static void line(request_rec *r, const char *name, const char *key,
+                 const char *extra, apr_uint64_t v)
+{
+    ap_rprintf(r, "%s{source=\"%s\"%s} %" APR_UINT64_T_FMT "\n", name, key,
+               extra, v);
+}
+
+void apisec_jwks_metrics(request_rec *r)
+{
+    int i, k;
+
+    if (!shm) {
+        return;
+    }
+    ap_rputs("# HELP apisec_jwks_fetches_total Fetches of remote key sets.\n"
+             "# TYPE apisec_jwks_fetches_total counter\n"
+             "# HELP apisec_jwks_fetch_failures_total Failed fetches, per "
+             "cause.\n"
+             "# TYPE apisec_jwks_fetch_failures_total counter\n"
+             "# HELP apisec_jwks_demand_fetches_total Fetches on an unknown "
+             "kid or without keys.\n"
+             "# TYPE apisec_jwks_demand_fetches_total counter\n"
+             "# HELP apisec_jwks_keys_ignored_total Keys of remote sets "
+             "ignored.\n"
+             "# TYPE apisec_jwks_keys_ignored_total counter\n"
+             "# HELP apisec_jwks_unavailable_total Requests answered 503 "
+             "for want of keys.\n"
+             "# TYPE apisec_jwks_unavailable_total counter\n"
+             "# HELP apisec_jwks_age_seconds Age of the keys in use.\n"
+             "# TYPE apisec_jwks_age_seconds gauge\n",
+             r);
+    for (i = 0; i < shm->nslots; ++i) {
+        slot_t *sl = &shm->slots[i];
+        const char *key;
+        apr_uint64_t at;
+        if (ACCESS(sl->state) != 2) {
+            continue;
+        }
+        /* URLs checked at startup hold no quote, backslash or control. */
+        key = sl->key;
+        line(r, "apisec_jwks_fetches_total", key, "", ACCESS(sl->fetches));
+        for (k = 0; k < CAUSE_COUNT; ++k) {
+            line(r, "apisec_jwks_fetch_failures_total", key,
+                 apr_psprintf(r->pool, ",cause=\"%s\"", cause_names[k]),
+                 ACCESS(sl->failures[k]));
+        }
+        line(r, "apisec_jwks_demand_fetches_total", key, "",
+             ACCESS(sl->demand_fetches));
+        line(r, "apisec_jwks_keys_ignored_total", key, "",
+             ACCESS(sl->dropped_keys));
+        line(r, "apisec_jwks_unavailable_total", key, "",
+             ACCESS(sl->unavailable));
+        at = ACCESS(sl->fetched_at);
+        if (at) {
+            ap_rprintf(r, "apisec_jwks_age_seconds{source=\"%s\"} %.3f\n", key,
+                       (double)(apr_time_now() - (apr_time_t)at) / 1e6);
+        }
+    }
+}
