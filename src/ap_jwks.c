@@ -39,6 +39,7 @@ APLOG_USE_MODULE(apisec);
 #define MAGIC 0x61706973656a6b31ULL /* "apisejk1" */
 #define SPARE_SLOTS 8
 #define MAX_REDIRECTS 3
+#define LOG_INTERVAL apr_time_from_sec(10)
 #define ACCESS(f) __atomic_load_n(&(f), __ATOMIC_ACQUIRE)
 #define STORE(f, v) __atomic_store_n(&(f), (v), __ATOMIC_RELEASE)
 #define ADD(f, n) __atomic_fetch_add(&(f), (n), __ATOMIC_RELAXED)
@@ -78,6 +79,7 @@ typedef struct {
     apr_uint64_t dropped_keys;
     apr_uint64_t demand_fetches;
     apr_uint64_t unavailable;
+    apr_uint64_t next_log; /* 503s are logged once per LOG_INTERVAL */
     apr_size_t len;
     char doc[APISEC_JWKS_MAX_DOC];
 } slot_t;
@@ -516,15 +518,6 @@ static void *APR_THREAD_FUNC fetcher_main(apr_thread_t *t, void *data)
     int i;
 
     for (;;) {
-        apr_thread_mutex_lock(lock);
-        if (!stopping) {
-            apr_thread_cond_timedwait(wake, lock, apr_time_from_sec(1));
-        }
-        if (stopping) {
-            apr_thread_mutex_unlock(lock);
-            break;
-        }
-        apr_thread_mutex_unlock(lock);
         for (i = 0; i < shm->nslots; ++i) {
             slot_t *sl = &shm->slots[i];
             if (ACCESS(sl->state) == 2
@@ -534,6 +527,15 @@ static void *APR_THREAD_FUNC fetcher_main(apr_thread_t *t, void *data)
                 release(i);
             }
         }
+        apr_thread_mutex_lock(lock);
+        if (!stopping) {
+            apr_thread_cond_timedwait(wake, lock, apr_time_from_sec(1));
+        }
+        if (stopping) {
+            apr_thread_mutex_unlock(lock);
+            break;
+        }
+        apr_thread_mutex_unlock(lock);
     }
     return NULL;
 }
@@ -654,10 +656,15 @@ static int unavailable(request_rec *r, int i)
         next > (apr_uint64_t)now ? apr_time_sec(next - now) + 1 : 1;
 
     ADD(sl->unavailable, 1);
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                  APLOGNO(20307) "no usable keys from %s yet (or for too "
-                                 "long): 503, request_id %s",
-                  escaped(r->pool, sl->key), apisec_request_id(r));
+    /* Under load while the provider is away, one line per interval for the
+     * whole server; the metrics count every answer. */
+    if (apisec_jwks_pace(&sl->next_log, now, LOG_INTERVAL)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      APLOGNO(20307) "no usable keys from %s (none fetched "
+                                     "yet, or older than APISecJWKSMaxStale): "
+                                     "503 until they arrive, request_id %s",
+                      escaped(r->pool, sl->key), apisec_request_id(r));
+    }
     apr_table_setn(r->err_headers_out, "Retry-After",
                    apr_psprintf(r->pool, "%" APR_INT64_T_FMT, secs));
     return apisec_send_problem(r, HTTP_SERVICE_UNAVAILABLE,
@@ -735,62 +742,85 @@ int apisec_jwks_keys(request_rec *r, apisec_jwks_src_t *src, int kid_miss,
     return OK;
 }
 
-static void line(request_rec *r, const char *name, const char *key,
-                 const char *extra, apr_uint64_t v)
+/* One metric family: its help, then a sample per slot in use (the
+ * Prometheus text format wants a family's lines together). */
+typedef enum {
+    F_FETCHES,
+    F_FAILURES,
+    F_DEMAND,
+    F_IGNORED,
+    F_UNAVAILABLE,
+    F_AGE
+} family_e;
+
+static const struct {
+    const char *name, *type, *help;
+} families[] = {
+    {"apisec_jwks_fetches_total", "counter", "Fetches of remote key sets."},
+    {"apisec_jwks_fetch_failures_total", "counter",
+     "Failed fetches, per cause."},
+    {"apisec_jwks_demand_fetches_total", "counter",
+     "Fetches on an unknown kid or without keys."},
+    {"apisec_jwks_keys_ignored_total", "counter",
+     "Keys of remote sets ignored (oct, use not sig, weak, unknown kty)."},
+    {"apisec_jwks_unavailable_total", "counter",
+     "Requests answered 503 for want of keys."},
+    {"apisec_jwks_age_seconds", "gauge",
+     "Time since the last successful fetch."},
+};
+
+static void sample(request_rec *r, family_e f, slot_t *sl)
 {
-    ap_rprintf(r, "%s{source=\"%s\"%s} %" APR_UINT64_T_FMT "\n", name, key,
-               extra, v);
+    /* Keys were checked when read: no quote, backslash or control. */
+    const char *n = families[f].name, *key = sl->key;
+    apr_uint64_t v = 0, at;
+    int k;
+
+    switch (f) {
+    case F_FETCHES:
+        v = ACCESS(sl->fetches);
+        break;
+    case F_FAILURES:
+        for (k = 0; k < CAUSE_COUNT; ++k) {
+            ap_rprintf(r,
+                       "%s{source=\"%s\",cause=\"%s\"} %" APR_UINT64_T_FMT
+                       "\n",
+                       n, key, cause_names[k], ACCESS(sl->failures[k]));
+        }
+        return;
+    case F_DEMAND:
+        v = ACCESS(sl->demand_fetches);
+        break;
+    case F_IGNORED:
+        v = ACCESS(sl->dropped_keys);
+        break;
+    case F_UNAVAILABLE:
+        v = ACCESS(sl->unavailable);
+        break;
+    case F_AGE:
+        if ((at = ACCESS(sl->fetched_at))) {
+            ap_rprintf(r, "%s{source=\"%s\"} %.3f\n", n, key,
+                       (double)(apr_time_now() - (apr_time_t)at) / 1e6);
+        }
+        return;
+    }
+    ap_rprintf(r, "%s{source=\"%s\"} %" APR_UINT64_T_FMT "\n", n, key, v);
 }
 
 void apisec_jwks_metrics(request_rec *r)
 {
-    int i, k;
+    int f, i;
 
     if (!shm) {
         return;
     }
-    ap_rputs("# HELP apisec_jwks_fetches_total Fetches of remote key sets.\n"
-             "# TYPE apisec_jwks_fetches_total counter\n"
-             "# HELP apisec_jwks_fetch_failures_total Failed fetches, per "
-             "cause.\n"
-             "# TYPE apisec_jwks_fetch_failures_total counter\n"
-             "# HELP apisec_jwks_demand_fetches_total Fetches on an unknown "
-             "kid or without keys.\n"
-             "# TYPE apisec_jwks_demand_fetches_total counter\n"
-             "# HELP apisec_jwks_keys_ignored_total Keys of remote sets "
-             "ignored.\n"
-             "# TYPE apisec_jwks_keys_ignored_total counter\n"
-             "# HELP apisec_jwks_unavailable_total Requests answered 503 "
-             "for want of keys.\n"
-             "# TYPE apisec_jwks_unavailable_total counter\n"
-             "# HELP apisec_jwks_age_seconds Age of the keys in use.\n"
-             "# TYPE apisec_jwks_age_seconds gauge\n",
-             r);
-    for (i = 0; i < shm->nslots; ++i) {
-        slot_t *sl = &shm->slots[i];
-        const char *key;
-        apr_uint64_t at;
-        if (ACCESS(sl->state) != 2) {
-            continue;
-        }
-        /* URLs checked at startup hold no quote, backslash or control. */
-        key = sl->key;
-        line(r, "apisec_jwks_fetches_total", key, "", ACCESS(sl->fetches));
-        for (k = 0; k < CAUSE_COUNT; ++k) {
-            line(r, "apisec_jwks_fetch_failures_total", key,
-                 apr_psprintf(r->pool, ",cause=\"%s\"", cause_names[k]),
-                 ACCESS(sl->failures[k]));
-        }
-        line(r, "apisec_jwks_demand_fetches_total", key, "",
-             ACCESS(sl->demand_fetches));
-        line(r, "apisec_jwks_keys_ignored_total", key, "",
-             ACCESS(sl->dropped_keys));
-        line(r, "apisec_jwks_unavailable_total", key, "",
-             ACCESS(sl->unavailable));
-        at = ACCESS(sl->fetched_at);
-        if (at) {
-            ap_rprintf(r, "apisec_jwks_age_seconds{source=\"%s\"} %.3f\n", key,
-                       (double)(apr_time_now() - (apr_time_t)at) / 1e6);
+    for (f = F_FETCHES; f <= F_AGE; ++f) {
+        ap_rprintf(r, "# HELP %s %s\n# TYPE %s %s\n", families[f].name,
+                   families[f].help, families[f].name, families[f].type);
+        for (i = 0; i < shm->nslots; ++i) {
+            if (ACCESS(shm->slots[i].state) == 2) {
+                sample(r, (family_e)f, &shm->slots[i]);
+            }
         }
     }
 }
