@@ -48,10 +48,12 @@ static int from_htaccess(cmd_parms *cmd)
 
 static const char *where(cmd_parms *cmd)
 {
-    return cmd->config_file
+    /* The directive's own line: an .htaccess file is read whole before its
+     * directives run, so config_file is at its end by then. */
+    return cmd->directive
                ? apr_psprintf(cmd->pool, " (%s, line %d)",
-                              cmd->config_file->name,
-                              cmd->config_file->line_number)
+                              cmd->directive->filename,
+                              cmd->directive->line_num)
                : "";
 }
 
