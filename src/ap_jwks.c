@@ -31,6 +31,7 @@
 #include "apr_thread_proc.h"
 #include "apr_thread_mutex.h"
 #include "apr_thread_cond.h"
+#include "apr_thread_rwlock.h"
 
 #include <curl/curl.h>
 
@@ -90,13 +91,13 @@ typedef struct {
     slot_t slots[1];
 } shm_t;
 
-/* A generation's keys in one process. */
+/* A generation's keys in one process. REFS counts the requests using it
+ * plus one while it is current; whoever drops the last frees it. */
 typedef struct {
     apr_pool_t *pool;
     apisec_jwk_set_t *set;
     const void *ident;
-    int refs;
-    int current;
+    apr_uint32_t refs;
 } gen_t;
 
 typedef struct {
@@ -106,7 +107,9 @@ typedef struct {
 
 static shm_t *shm;
 static local_t *locals;                /* per process, one per slot */
-static apr_thread_mutex_t *lock;       /* guards locals and idpool */
+static apr_thread_rwlock_t *keys_lock; /* locals and idpool: read to take
+                                          a reference, write to replace */
+static apr_thread_mutex_t *lock;       /* the fetcher's sleep */
 static apr_pool_t *idpool;             /* identities, never freed */
 static apr_thread_cond_t *wake;
 static int stopping;
@@ -551,6 +554,7 @@ void apisec_jwks_child_init(apr_pool_t *pchild, server_rec *s)
     apr_pool_create(&idpool, pchild);
     if (apr_thread_mutex_create(&lock, APR_THREAD_MUTEX_DEFAULT, pchild)
             != APR_SUCCESS
+        || apr_thread_rwlock_create(&keys_lock, pchild) != APR_SUCCESS
         || apr_thread_cond_create(&wake, pchild) != APR_SUCCESS) {
         shm = NULL;
         return;
@@ -568,25 +572,23 @@ void apisec_jwks_child_init(apr_pool_t *pchild, server_rec *s)
                               apr_pool_cleanup_null);
 }
 
-/* Drops one reference; frees the generation when it is no longer current
- * and no request uses it. Called with the lock held. */
+/* Drops one reference; the last frees the generation (a root pool: its
+ * allocator is APR's global, locked one). */
 static void unref(gen_t *g)
 {
-    if (--g->refs == 0 && !g->current) {
+    if (__atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL) == 0) {
         apr_pool_destroy(g->pool);
     }
 }
 
 static apr_status_t release_gen(void *data)
 {
-    apr_thread_mutex_lock(lock);
     unref(data);
-    apr_thread_mutex_unlock(lock);
     return APR_SUCCESS;
 }
 
 /* Brings this process's keys of slot I to the shared generation: the text
- * copied under the sequence counter and parsed once. Lock held. */
+ * copied under the sequence counter and parsed once. Write lock held. */
 static void sync_local(int i, server_rec *s)
 {
     slot_t *sl = &shm->slots[i];
@@ -625,9 +627,11 @@ static void sync_local(int i, server_rec *s)
         /* The fetcher checked it: only a failure of OpenSSL gets here. */
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
                      APLOGNO(20306) "remote JWKS %s: this process cannot "
-                                    "load the shared keys",
+                                    "load the shared keys; keeping its "
+                                    "last ones",
                      escaped(p, sl->key));
         apr_pool_destroy(p);
+        l->generation = gen; /* not again for every request */
         return;
     }
     g = apr_pcalloc(p, sizeof(*g));
@@ -636,12 +640,11 @@ static void sync_local(int i, server_rec *s)
     /* Never freed: a new address for each generation, so the token cache
      * never confuses two generations. */
     g->ident = apr_palloc(idpool, 1);
-    g->current = 1;
+    g->refs = 1;
     if (l->gen) {
-        l->gen->current = 0;
-        if (!l->gen->refs) {
-            apr_pool_destroy(l->gen->pool);
-        }
+        /* No request can take it any more (they take l->gen under the read
+         * lock): the requests using it drop the rest. */
+        unref(l->gen);
     }
     l->gen = g;
     l->generation = gen;
@@ -726,13 +729,25 @@ int apisec_jwks_keys(request_rec *r, apisec_jwks_src_t *src, int kid_miss,
                             c->max_stale)) {
         return unavailable(r, i);
     }
-    apr_thread_mutex_lock(lock);
-    sync_local(i, r->server);
+    /* The common case, keys unchanged: a read lock and an atomic add. */
+    apr_thread_rwlock_rdlock(keys_lock);
     g = locals[i].gen;
-    if (g) {
-        ++g->refs;
+    if (g && locals[i].generation == ACCESS(sl->generation)) {
+        __atomic_add_fetch(&g->refs, 1, __ATOMIC_ACQ_REL);
     }
-    apr_thread_mutex_unlock(lock);
+    else {
+        g = NULL;
+    }
+    apr_thread_rwlock_unlock(keys_lock);
+    if (!g) {
+        apr_thread_rwlock_wrlock(keys_lock);
+        sync_local(i, r->server);
+        g = locals[i].gen;
+        if (g) {
+            __atomic_add_fetch(&g->refs, 1, __ATOMIC_ACQ_REL);
+        }
+        apr_thread_rwlock_unlock(keys_lock);
+    }
     if (!g) {
         return unavailable(r, i);
     }
