@@ -60,7 +60,7 @@ typedef enum {
 } cause_e;
 
 static const char *const cause_names[CAUSE_COUNT] = {
-    "connect", "timeout",   "tls",     "http_status", "too_large",
+    "connect",  "timeout",   "tls",     "http_status", "too_large",
     "redirect", "discovery", "invalid", "other"};
 
 typedef struct {
@@ -68,9 +68,9 @@ typedef struct {
     int discovery;
     char key[APISEC_JWKS_MAX_URL + 1];
     char jwks_uri[APISEC_JWKS_MAX_URL + 1]; /* discovery's last answer */
-    apr_uint64_t seq;        /* odd while doc is written */
-    apr_uint64_t generation; /* changes when doc changes */
-    apr_uint64_t fetched_at; /* last success, 0: never */
+    apr_uint64_t seq;                       /* odd while doc is written */
+    apr_uint64_t generation;                /* changes when doc changes */
+    apr_uint64_t fetched_at;                /* last success, 0: never */
     apr_uint64_t next_refresh;
     apr_uint64_t next_demand; /* pacing of kid-miss and no-keys fetches */
     apr_uint64_t fetching_until;
@@ -194,9 +194,8 @@ static int slot_of(apisec_jwks_src_t *src)
             return src->slot = i;
         }
         if (st == 0
-            && __atomic_compare_exchange_n(&sl->state, &free_, 1, 0,
-                                           __ATOMIC_ACQ_REL,
-                                           __ATOMIC_ACQUIRE)) {
+            && __atomic_compare_exchange_n(
+                &sl->state, &free_, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
             apr_cpystrn(sl->key, src->key, sizeof(sl->key));
             sl->discovery = src->discovery;
             STORE(sl->state, 2);
@@ -338,9 +337,10 @@ static const char *http_get(apr_pool_t *p, const char *url, apr_time_t deadline,
                              || rc == CURLE_COULDNT_RESOLVE_HOST
                          ? CAUSE_CONNECT
                          : CAUSE_OTHER;
-            err = *cause == CAUSE_TOO_LARGE
-                      ? "answer larger than 256 KB"
-                      : apr_pstrdup(p, *errbuf ? errbuf : curl_easy_strerror(rc));
+            err =
+                *cause == CAUSE_TOO_LARGE
+                    ? "answer larger than 256 KB"
+                    : apr_pstrdup(p, *errbuf ? errbuf : curl_easy_strerror(rc));
         }
         else if (*status >= 300 && *status < 400) {
             curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc);
@@ -418,14 +418,13 @@ static void fetch_slot(int i, server_rec *s, const char *why)
         cause = CAUSE_INVALID;
     }
     for (k = 0; dropped && k < dropped->nelts; ++k) {
-        apisec_jwks_dropped_t *d = &APR_ARRAY_IDX(dropped, k,
-                                                  apisec_jwks_dropped_t);
+        apisec_jwks_dropped_t *d =
+            &APR_ARRAY_IDX(dropped, k, apisec_jwks_dropped_t);
         ADD(sl->dropped_keys, 1);
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      APLOGNO(20302) "remote JWKS %s: key %d (kid %s) "
                                     "ignored: %s",
-                     escaped(p, url), d->index, escaped(p, d->kid),
-                     d->reason);
+                     escaped(p, url), d->index, escaped(p, d->kid), d->reason);
     }
     if (err) {
         apr_uint64_t n = ADD(sl->failures_in_row, 1) + 1;
@@ -433,14 +432,14 @@ static void fetch_slot(int i, server_rec *s, const char *why)
             apisec_jwks_retry_after((int)n, c->min_refetch, c->refresh_min);
         ADD(sl->failures[cause], 1);
         STORE(sl->next_refresh, (apr_uint64_t)(apr_time_now() + again));
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                     APLOGNO(20303) "remote JWKS %s (%s fetch): %s "
-                                    "(cause %s); %s; next try in %" APR_TIME_T_FMT
-                                    " s",
-                     escaped(p, url), why, err, cause_names[cause],
-                     sl->fetched_at ? "keeping the last good keys"
-                                    : "no keys yet: requests get 503",
-                     apr_time_sec(again));
+        ap_log_error(
+            APLOG_MARK, APLOG_ERR, 0, s,
+            APLOGNO(20303) "remote JWKS %s (%s fetch): %s "
+                           "(cause %s); %s; next try in %" APR_TIME_T_FMT " s",
+            escaped(p, url), why, err, cause_names[cause],
+            sl->fetched_at ? "keeping the last good keys"
+                           : "no keys yet: requests get 503",
+            apr_time_sec(again));
     }
     else {
         int changed = b.len != sl->len || memcmp(b.buf, sl->doc, b.len);
@@ -798,8 +797,7 @@ static void sample(request_rec *r, family_e f, slot_t *sl)
     case F_FAILURES:
         for (k = 0; k < CAUSE_COUNT; ++k) {
             ap_rprintf(r,
-                       "%s{source=\"%s\",cause=\"%s\"} %" APR_UINT64_T_FMT
-                       "\n",
+                       "%s{source=\"%s\",cause=\"%s\"} %" APR_UINT64_T_FMT "\n",
                        n, key, cause_names[k], ACCESS(sl->failures[k]));
         }
         return;

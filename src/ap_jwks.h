@@ -11,19 +11,19 @@
 
 /* One remote key set: a JWKS URL, or an issuer whose metadata names it. */
 typedef struct apisec_jwks_src_t {
-    const char *key;    /* the URL, or the issuer for discovery */
-    int discovery;      /* 1: key is an issuer */
-    int slot;           /* index in shared memory, -1 until known */
+    const char *key; /* the URL, or the issuer for discovery */
+    int discovery;   /* 1: key is an issuer */
+    int slot;        /* index in shared memory, -1 until known */
 } apisec_jwks_src_t;
 
 /* config_jwks.c: directives and settings. */
 typedef struct {
     apr_interval_time_t refresh_min, refresh_max, timeout, min_refetch,
         max_stale;
-    const char *ca;             /* APISecJWKSCA, NULL: system CAs */
-    apr_array_header_t *allow;  /* APISecJWKSAllow prefixes (const char *) */
-    apr_array_header_t *srcs;   /* apisec_jwks_src_t *, from the server's
-                                   configuration */
+    const char *ca;            /* APISecJWKSCA, NULL: system CAs */
+    apr_array_header_t *allow; /* APISecJWKSAllow prefixes (const char *) */
+    apr_array_header_t *srcs;  /* apisec_jwks_src_t *, from the server's
+                                  configuration */
 } apisec_jwks_conf_t;
 
 apisec_jwks_conf_t *apisec_jwks_conf(void);
@@ -32,11 +32,9 @@ const char *apisec_jwks_cmd_key_url(cmd_parms *cmd, void *dconf,
 const char *apisec_cmd_jwt_discovery(cmd_parms *cmd, void *dconf, int on);
 const char *apisec_cmd_jwks_refresh(cmd_parms *cmd, void *dconf,
                                     const char *min, const char *max);
-const char *apisec_cmd_jwks_time(cmd_parms *cmd, void *dconf,
-                                 const char *arg);
+const char *apisec_cmd_jwks_time(cmd_parms *cmd, void *dconf, const char *arg);
 const char *apisec_cmd_jwks_ca(cmd_parms *cmd, void *dconf, const char *arg);
-const char *apisec_cmd_jwks_allow(cmd_parms *cmd, void *dconf,
-                                  const char *arg);
+const char *apisec_cmd_jwks_allow(cmd_parms *cmd, void *dconf, const char *arg);
 
 /* ap_jwks.c: hooks. */
 int apisec_jwks_pre_config(apr_pool_t *pconf, apr_pool_t *plog,

@@ -50,11 +50,10 @@ static const char *where(cmd_parms *cmd)
 {
     /* The directive's own line: an .htaccess file is read whole before its
      * directives run, so config_file is at its end by then. */
-    return cmd->directive
-               ? apr_psprintf(cmd->pool, " (%s, line %d)",
-                              cmd->directive->filename,
-                              cmd->directive->line_num)
-               : "";
+    return cmd->directive ? apr_psprintf(cmd->pool, " (%s, line %d)",
+                                         cmd->directive->filename,
+                                         cmd->directive->line_num)
+                          : "";
 }
 
 static const char *register_src(cmd_parms *cmd, apisec_dir_conf_t *c,
@@ -239,8 +238,8 @@ const char *apisec_cmd_jwks_time(cmd_parms *cmd, void *dconf, const char *arg)
         return err;
     }
     if (!duration(arg, &v) || v < f[which].lo || v > f[which].hi) {
-        return apr_psprintf(cmd->pool, "%s: give a duration %s",
-                            cmd->cmd->name, f[which].hint);
+        return apr_psprintf(cmd->pool, "%s: give a duration %s", cmd->cmd->name,
+                            f[which].hint);
     }
     *(apr_interval_time_t *)((char *)&settings + f[which].off) = v;
     return NULL;
@@ -255,8 +254,8 @@ const char *apisec_cmd_jwks_ca(cmd_parms *cmd, void *dconf, const char *arg)
         return err;
     }
     path = ap_server_root_relative(cmd->pool, arg);
-    if (!path || apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool)
-                     != APR_SUCCESS
+    if (!path
+        || apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS
         || fi.filetype != APR_REG) {
         return apr_psprintf(cmd->pool,
                             "%s: %s is not a readable file of PEM "
@@ -267,8 +266,7 @@ const char *apisec_cmd_jwks_ca(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-const char *apisec_cmd_jwks_allow(cmd_parms *cmd, void *dconf,
-                                  const char *arg)
+const char *apisec_cmd_jwks_allow(cmd_parms *cmd, void *dconf, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 

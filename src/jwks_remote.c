@@ -43,7 +43,8 @@ static const char *unfit_remote(json_t *jwk)
     if (strcmp(kty, "RSA") && strcmp(kty, "EC") && strcmp(kty, "OKP")) {
         return "unknown kty";
     }
-    if (use && (!json_is_string(use) || strcmp(json_string_value(use), "sig"))) {
+    if (use
+        && (!json_is_string(use) || strcmp(json_string_value(use), "sig"))) {
         return "use is not sig";
     }
     if (ops) {
@@ -58,8 +59,8 @@ static const char *unfit_remote(json_t *jwk)
     return NULL;
 }
 
-const char *apisec_jwks_parse(apr_pool_t *pool, const char *doc,
-                              apr_size_t len, apisec_jwk_set_t **set,
+const char *apisec_jwks_parse(apr_pool_t *pool, const char *doc, apr_size_t len,
+                              apisec_jwk_set_t **set,
                               apr_array_header_t **dropped)
 {
     apr_array_header_t *d =
@@ -342,9 +343,9 @@ apr_interval_time_t apisec_jwks_retry_after(int failures,
     for (i = 1; i < failures && t < refresh_min; ++i) {
         t *= 2;
     }
-    return t > refresh_min ? (min_refetch > refresh_min ? min_refetch
-                                                        : refresh_min)
-                           : t;
+    return t > refresh_min
+               ? (min_refetch > refresh_min ? min_refetch : refresh_min)
+               : t;
 }
 
 int apisec_jwks_usable(apr_time_t fetched, apr_time_t now,
@@ -361,6 +362,6 @@ int apisec_jwks_pace(apr_uint64_t *next, apr_time_t now,
     if ((apr_uint64_t)now < cur) {
         return 0;
     }
-    return __atomic_compare_exchange_n(next, &cur, (apr_uint64_t)(now + gap),
-                                       0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    return __atomic_compare_exchange_n(next, &cur, (apr_uint64_t)(now + gap), 0,
+                                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }

@@ -44,8 +44,8 @@ typedef struct {
 /* Parses a JWKS answer into a new key set made in POOL. Returns NULL and
  * sets *SET, or a static message (the set is then not made). *DROPPED (if
  * not NULL) receives an array of apisec_jwks_dropped_t, also on failure. */
-const char *apisec_jwks_parse(apr_pool_t *pool, const char *doc,
-                              apr_size_t len, apisec_jwk_set_t **set,
+const char *apisec_jwks_parse(apr_pool_t *pool, const char *doc, apr_size_t len,
+                              apisec_jwk_set_t **set,
                               apr_array_header_t **dropped);
 
 /* Checks a discovery document against ISSUER and returns its jwks_uri

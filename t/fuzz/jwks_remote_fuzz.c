@@ -63,8 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 1: {
         const char *uri = NULL;
         if (!apisec_jwks_discovery_parse(p, (const char *)data + 1, size - 1,
-                                         "https://idp.example/realms/x",
-                                         &uri)
+                                         "https://idp.example/realms/x", &uri)
             && (!uri || apisec_jwks_url_check(uri))) {
             abort();
         }
@@ -82,8 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *a, *b;
         if (!apisec_jwks_url_check(text)
             && !apisec_jwks_discovery_urls(p, text, &a, &b)
-            && (apisec_jwks_url_check(a) && strlen(a) <= APISEC_JWKS_MAX_URL
-                - 40)) {
+            && (apisec_jwks_url_check(a)
+                && strlen(a) <= APISEC_JWKS_MAX_URL - 40)) {
             abort();
         }
         apisec_jwks_url_allowed(text, "https://idp.example/t1");

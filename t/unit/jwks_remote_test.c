@@ -23,8 +23,7 @@ static const char *parse(apr_pool_t *p, const char *doc, int *nkeys,
                          apr_array_header_t **dropped)
 {
     apisec_jwk_set_t *set = NULL;
-    const char *err =
-        apisec_jwks_parse(p, doc, strlen(doc), &set, dropped);
+    const char *err = apisec_jwks_parse(p, doc, strlen(doc), &set, dropped);
 
     *nkeys = err ? -1 : apisec_jwk_set_count(set);
     return err;
@@ -68,8 +67,9 @@ static char *rsa_jwk(apr_pool_t *p, int bits, const char *kid)
     }
     ns[j] = '\0';
     es = el == 3 && eb[0] == 1 && eb[1] == 0 && eb[2] == 1 ? "AQAB" : "";
-    out = apr_psprintf(p, "{\"kty\":\"RSA\",\"kid\":\"%s\",\"n\":\"%s\","
-                          "\"e\":\"%s\"}",
+    out = apr_psprintf(p,
+                       "{\"kty\":\"RSA\",\"kid\":\"%s\",\"n\":\"%s\","
+                       "\"e\":\"%s\"}",
                        kid, ns, es);
     BN_free(n);
     BN_free(e);
@@ -85,12 +85,15 @@ static void test_parse(apr_pool_t *p)
 
     tap_ok(!parse(p, "{\"keys\":[" EC_JWK("a") "]}", &n, &d) && n == 1,
            "a JWKS with one EC key gives one key");
-    tap_ok(!parse(p,
-                  "{\"keys\":[" EC_JWK("a") ",{\"kty\":\"oct\",\"kid\":\"h\","
-                  "\"k\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}]}",
-                  &n, &d)
-               && n == 1,
-           "an oct key beside an EC key: only the EC key");
+    tap_ok(
+        !parse(
+            p,
+            "{\"keys\":[" EC_JWK(
+                "a") ",{\"kty\":\"oct\",\"kid\":\"h\","
+                     "\"k\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}]}",
+            &n, &d)
+            && n == 1,
+        "an oct key beside an EC key: only the EC key");
     tap_is_str(first_reason(d), "symmetric (oct) key in a remote set",
                "the oct key is reported as dropped");
     tap_is_str(APR_ARRAY_IDX(d, 0, apisec_jwks_dropped_t).kid, "h",
@@ -104,18 +107,21 @@ static void test_parse(apr_pool_t *p)
     tap_is_str(first_reason(d), "unknown kty", "unknown kty dropped");
     parse(p,
           "{\"keys\":[" EC_JWK("a") ",{\"kty\":\"EC\",\"use\":\"enc\","
-          "\"crv\":\"P-256\",\"kid\":\"e\",\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gH"
-          "MzV76e8Tus9uPHvRVEU\",\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikY"
-          "jKIWI5a0\"}]}",
+                                    "\"crv\":\"P-256\",\"kid\":\"e\",\"x\":"
+                                    "\"f83OJ3D2xF1Bg8vub9tLe1gH"
+                                    "MzV76e8Tus9uPHvRVEU\",\"y\":\"x_"
+                                    "FEzRu9m36HLN_tue659LNpXW6pCyStikY"
+                                    "jKIWI5a0\"}]}",
           &n, &d);
     tap_ok(n == 1, "use=enc key not counted");
     tap_is_str(first_reason(d), "use is not sig", "use=enc dropped");
-    parse(p, apr_psprintf(p, "{\"keys\":[" EC_JWK("a") ",%s]}",
-                          rsa_jwk(p, 1024, "small")),
+    parse(p,
+          apr_psprintf(p, "{\"keys\":[" EC_JWK("a") ",%s]}",
+                       rsa_jwk(p, 1024, "small")),
           &n, &d);
     tap_ok(n == 1 && d->nelts == 1, "1024-bit RSA dropped");
-    tap_ok(!parse(p, apr_psprintf(p, "{\"keys\":[%s]}",
-                                  rsa_jwk(p, 2048, "big")),
+    tap_ok(!parse(p,
+                  apr_psprintf(p, "{\"keys\":[%s]}", rsa_jwk(p, 2048, "big")),
                   &n, &d)
                && n == 1,
            "2048-bit RSA kept");
@@ -124,8 +130,8 @@ static void test_parse(apr_pool_t *p)
     tap_is_str(parse(p, "{\"keys\":[", &n, &d), "not JSON",
                "truncated JSON refused");
     tap_is_str(parse(p, "<html>", &n, &d), "not JSON", "HTML refused");
-    tap_is_str(parse(p, "{\"keys\":{}}", &n, &d),
-               "not a JWKS (no keys array)", "keys not an array refused");
+    tap_is_str(parse(p, "{\"keys\":{}}", &n, &d), "not a JWKS (no keys array)",
+               "keys not an array refused");
     tap_is_str(parse(p, EC_JWK("a"), &n, &d), "not a JWKS (no keys array)",
                "a lone JWK is not a JWKS");
     big = apr_palloc(p, APISEC_JWKS_MAX_DOC + 2);
@@ -145,9 +151,8 @@ static void test_discovery(apr_pool_t *p)
                                         "https://idp.example/realms/x", &uri)
                && uri && !strcmp(uri, "https://idp.example/certs"),
            "discovery gives jwks_uri when the issuer matches");
-    tap_is_str(apisec_jwks_discovery_parse(p, doc, strlen(doc),
-                                           "https://idp.example/realms/x/",
-                                           &uri),
+    tap_is_str(apisec_jwks_discovery_parse(
+                   p, doc, strlen(doc), "https://idp.example/realms/x/", &uri),
                "issuer differs from APISecJWTIssuer",
                "a trailing slash is another issuer");
     doc = "{\"issuer\":\"https://idp.example\",\"jwks_uri\":"
@@ -164,7 +169,8 @@ static void test_discovery(apr_pool_t *p)
            "well-known URLs of an issuer with a path");
     tap_is_str(a, "https://idp.example/t/1/.well-known/openid-configuration",
                "OpenID Connect Discovery appends");
-    tap_is_str(b, "https://idp.example/.well-known/oauth-authorization-server/t/1",
+    tap_is_str(b,
+               "https://idp.example/.well-known/oauth-authorization-server/t/1",
                "RFC 8414 inserts");
     apisec_jwks_discovery_urls(p, "https://idp.example/", &a, &b);
     tap_is_str(b, "https://idp.example/.well-known/oauth-authorization-server",
@@ -177,7 +183,8 @@ static void test_urls(void)
     tap_ok(!apisec_jwks_url_check("http://127.0.0.1:8080/jwks"),
            "http to 127.0.0.1 ok");
     tap_ok(!apisec_jwks_url_check("http://[::1]:8080/jwks"), "http to ::1 ok");
-    tap_ok(!apisec_jwks_url_check("http://localhost/jwks"), "http to localhost");
+    tap_ok(!apisec_jwks_url_check("http://localhost/jwks"),
+           "http to localhost");
     tap_ok(apisec_jwks_url_check("http://idp.example/jwks") != NULL,
            "http off loopback refused");
     tap_ok(apisec_jwks_url_check("http://127.0.0.1.evil.example/") != NULL,
@@ -206,17 +213,16 @@ static void test_timing(void)
 
     tap_is_int(apisec_jwks_refresh_after("max-age=3600", S(300), S(86400)),
                S(3600), "max-age inside the bounds is taken");
-    tap_is_int(apisec_jwks_refresh_after("public, max-age=10", S(300),
-                                         S(86400)),
-               S(300), "max-age under MIN gives MIN");
-    tap_is_int(apisec_jwks_refresh_after("max-age=999999999", S(300),
-                                         S(86400)),
+    tap_is_int(
+        apisec_jwks_refresh_after("public, max-age=10", S(300), S(86400)),
+        S(300), "max-age under MIN gives MIN");
+    tap_is_int(apisec_jwks_refresh_after("max-age=999999999", S(300), S(86400)),
                S(86400), "max-age over MAX gives MAX");
     tap_is_int(apisec_jwks_refresh_after(NULL, S(300), S(86400)), S(300),
                "no Cache-Control gives MIN");
-    tap_is_int(apisec_jwks_refresh_after("no-store, max-age=3600", S(300),
-                                         S(86400)),
-               S(300), "no-store gives MIN");
+    tap_is_int(
+        apisec_jwks_refresh_after("no-store, max-age=3600", S(300), S(86400)),
+        S(300), "no-store gives MIN");
     tap_is_int(apisec_jwks_refresh_after("x=\"max-age=9999,\", max-age=600",
                                          S(300), S(86400)),
                S(600), "a quoted string is skipped");
