@@ -210,8 +210,7 @@ static const char *verify(request_rec *r, const apisec_dir_conf_t *c,
     int cached = 0;
 
     if (cache && apisec_token_cache_digest(cache, token, len, digest)
-        && apisec_token_cache_get(cache, digest, scope, now, header,
-                                  claims)) {
+        && apisec_token_cache_get(cache, digest, scope, now, header, claims)) {
         apr_pool_cleanup_register(r->pool, *header, release_json,
                                   apr_pool_cleanup_null);
         apr_pool_cleanup_register(r->pool, *claims, release_json,
@@ -236,8 +235,8 @@ static const char *verify(request_rec *r, const apisec_dir_conf_t *c,
         return apisec_jwt_claims_strerror(cerr);
     }
     if (cache && !cached) {
-        apisec_token_cache_put(cache, digest, scope,
-                               expiry_of(*claims, now), *header, *claims);
+        apisec_token_cache_put(cache, digest, scope, expiry_of(*claims, now),
+                               *header, *claims);
     }
     return NULL;
 }
@@ -344,8 +343,7 @@ int apisec_check_user_id(request_rec *r)
     if (reason && c->jwt_remote
         && reason == apisec_jose_strerror(APISEC_JOSE_UNKNOWN_KEY)) {
         const void *before = scope;
-        if ((rc = apisec_jwks_keys(r, c->jwt_remote, 1, &keys, &scope))
-            != OK) {
+        if ((rc = apisec_jwks_keys(r, c->jwt_remote, 1, &keys, &scope)) != OK) {
             return rc;
         }
         if (scope != before) {
