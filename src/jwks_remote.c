@@ -201,8 +201,11 @@ const char *apisec_jwks_url_check(const char *url)
         return "URL longer than 2048 characters";
     }
     for (p = url; *p; ++p) {
-        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f) {
-            return "URL holds spaces or control characters";
+        /* RFC 3986 never has these unencoded; keeping them out also keeps
+         * URLs safe to print in logs and metric labels. */
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f
+            || strchr("\"\\<>{}|^`", *p)) {
+            return "URL holds spaces, quotes or control characters";
         }
     }
     host = url + s;

@@ -16,7 +16,7 @@ use Time::HiRes qw(time sleep);
 use ApisecServer qw(free_port start_httpd stop_httpd stop_pid one_request);
 use ApisecOIDC qw(start_provider token fetches make_ca fake_token wait_until);
 
-plan tests => 32;
+plan tests => 36;
 
 my $dir = tempdir(CLEANUP => 1);
 my $libexec = $ENV{APISEC_HTTPD_LIBEXECDIR};
@@ -136,7 +136,7 @@ stop_httpd($s);
 # then 200 once it is up, no restart.
 my $dport = free_port();
 my $d = start_httpd(ports => [$dport], conf => [
-    @common, 'APISecJWKSRefresh 2s 1h',
+    @common, 'APISecJWKSRefresh 2s 1h', 'APISecJWKSMaxStale 4s',
     '<Location /metrics>', 'SetHandler apisec-metrics', '</Location>',
     scope('/down/', "APISecJWTKey http://127.0.0.1:$PD/jwks",
           "APISecJWTIssuer http://127.0.0.1:$PD", 'Require valid-user'),
@@ -155,6 +155,19 @@ $r = wait_until(15, sub { my $x = one_request($dport, '/down/ok', "Authorization
                           $x->[0] == 200 ? $x : undef });
 ok t_cmp($r ? $r->[0] : 0, 200, 'once the provider is up: 200, without a restart');
 diag(sprintf('keys arrived %.1f s after the provider started', time - $t0));
+# The provider goes away: the last good keys serve up to APISecJWKSMaxStale
+# after the last successful fetch, then 503.
+stop_pid($provd);
+my $gone = time;
+$r = one_request($dport, '/down/ok', "Authorization: Bearer $td");
+ok t_cmp($r->[0], 200, 'provider gone: the last good keys still serve');
+$r = wait_until(15, sub { my $x = one_request($dport, '/down/ok', "Authorization: Bearer $td");
+                          $x->[0] == 503 ? $x : undef });
+ok t_cmp($r ? $r->[0] : 0, 503, 'past APISecJWKSMaxStale: 503');
+ok t_cmp($r ? $r->[2] : '', qr/^Retry-After: \d+\r?$/m, 'with Retry-After');
+my $stale = time - $gone;
+ok t_cmp($stale > 1 && $stale < 8, 1, 'after about MaxStale (4 s) from the last good fetch');
+diag(sprintf('stale after %.1f s without the provider (MaxStale 4 s, refresh every 2 s)', $stale));
 my $mb = `curl -s http://127.0.0.1:$dport/metrics`;
 ok t_cmp($mb, qr/apisec_jwks_fetch_failures_total\{source="http:\/\/127\.0\.0\.1:$PD\/jwks",cause="connect"\} [1-9]/,
          'the failed fetches are counted by cause in the metrics');
@@ -164,5 +177,5 @@ ok t_cmp($dlog, qr/AH20303: .*cause connect.*no keys yet/, 'the failure at start
 stop_httpd($d);
 ok t_cmp(scalar(() = $dlog =~ /segfault|AH00052/g), 0, 'no child crashed');
 
-stop_pid($_) for $prov, $prov2, $provt, $provu, $provd;
+stop_pid($_) for $prov, $prov2, $provt, $provu;
 sub diag { print STDERR "# $_[0]\n" }

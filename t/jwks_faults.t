@@ -17,7 +17,7 @@ use Time::HiRes qw(time sleep);
 use ApisecServer qw(free_port start_httpd stop_httpd stop_pid one_request start_blackhole);
 use ApisecOIDC qw(start_provider token fetches start_hostile set_mode fake_token wait_until);
 
-plan tests => 29;
+plan tests => 34;
 
 my $MARGIN = $ENV{APISEC_ASAN_LIB} ? 1.0 : 0.5;
 my $dir = tempdir(CLEANUP => 1);
@@ -45,6 +45,13 @@ my $s = start_httpd(ports => [$port], conf => [
     '<Location /metrics>', 'SetHandler apisec-metrics', '</Location>',
     scope('/h/', "http://127.0.0.1:$H/jwks", qw(ES256 RS256 HS256)),
     scope('/bh/', "http://127.0.0.1:$BH/jwks", 'ES256'),
+    # Discovery through RFC 8414 only, and metadata naming another issuer.
+    '<Location /rfc8414/>', 'AuthType JWT', 'APISecJWTAlgorithms ES256',
+    "APISecJWTIssuer http://127.0.0.1:$H", 'APISecJWTIssuerDiscovery On',
+    'APISecJWTAudience https://api.example/', 'Require valid-user', '</Location>',
+    '<Location /mismatch/>', 'AuthType JWT', 'APISecJWTAlgorithms ES256',
+    "APISecJWTIssuer http://127.0.0.1:$H/t2", 'APISecJWTIssuerDiscovery On',
+    'APISecJWTAudience https://api.example/', 'Require valid-user', '</Location>',
 ]);
 sub get { my ($path, $tok) = @_; one_request($port, $path, $tok ? ("Authorization: Bearer $tok") : ()) }
 sub error_log { open my $f, '<', "$s->{dir}/error_log" or return ''; local $/; <$f> }
@@ -60,6 +67,27 @@ use FindBin ();
 my $t = token($P);
 my $r = wait_until(10, sub { my $x = get('/h/ok', $t); $x->[0] == 200 ? $x : undef });
 ok t_cmp($r ? $r->[0] : 0, 200, 'good answer: the provider\'s token is accepted');
+
+# The provider's key, a token naming the hostile server as its issuer.
+my $th = `/usr/bin/python3 -c '
+import json, sys, time, jwt
+k = json.load(open(sys.argv[1]))["keys"][0]
+key = jwt.algorithms.ECAlgorithm.from_jwk(json.dumps(k))
+now = int(time.time())
+print(jwt.encode({"iss": sys.argv[2], "aud": "https://api.example/", "sub": "s",
+                  "iat": now, "exp": now + 300}, key, algorithm="ES256",
+                 headers={"kid": k["kid"], "typ": "at+jwt"}))
+' $dir/k1.json http://127.0.0.1:$H`;
+chomp $th;
+ok t_cmp(get('/rfc8414/ok', $th)->[0], 200, 'discovery: RFC 8414 metadata when there is no OpenID metadata');
+ok t_cmp(hostile_log(qr{^GET /\.well-known/openid-configuration$}) >= 1
+         && hostile_log(qr{^GET /\.well-known/oauth-authorization-server$}) >= 1, 1,
+         'the OpenID metadata was asked first, then RFC 8414\'s');
+my $rm = get('/mismatch/ok', $th);
+ok t_cmp($rm->[0], 503, 'metadata naming another issuer: no keys, 503');
+ok t_cmp(error_log(), qr{AH20303: remote JWKS http://127\.0\.0\.1:$H/\.well-known/oauth-authorization-server/t2 .*issuer differs from APISecJWTIssuer \(cause discovery\)},
+         'logged with the cause');
+ok t_cmp(hostile_log(qr{^GET /jwks-good$}), 1, 'the jwks_uri of the wrong issuer was not fetched');
 
 my $n = 0;
 # Each hostile answer is fetched through a kid-miss refetch.
@@ -99,10 +127,10 @@ ok t_cmp(get('/h/ok', $t)->[0], 200, '1024-bit RSA key: the good keys still serv
 hostile('redirect');
 ok t_cmp(error_log(), qr/AH20303: .*redirect to another host not followed \(cause redirect\)/,
          'redirect to another host: not followed, logged');
-ok t_cmp(hostile_log(qr{^GET /jwks-good}), 0, 'the other host was never asked');
+ok t_cmp(hostile_log(qr{^GET /jwks-good}), 1, 'the other host was never asked (one fetch so far: RFC 8414\'s jwks_uri)');
 ok t_cmp(get('/h/ok', $t)->[0], 200, 'redirect: the last good keys are kept');
 hostile('redirect-same');
-ok t_cmp(hostile_log(qr{^GET /jwks-good}) >= 1, 1, 'a redirect on the same host is followed');
+ok t_cmp(hostile_log(qr{^GET /jwks-good}) >= 2, 1, 'a redirect on the same host is followed');
 ok t_cmp(get('/h/ok', $t)->[0], 200, 'and its keys serve');
 
 my $metrics = `curl -s http://127.0.0.1:$port/metrics`;

@@ -13,7 +13,9 @@ Content-Length so only the receiver's cap stops it), malformed, oct (the
 good keys plus an HMAC key whose secret is DIR/hs.secret), rsa1024 (the good
 keys plus a 1024-bit RSA key, private part DIR/weak.pem), redirect (302 to
 the same path on "localhost", another host), redirect-same (302 to
-/jwks-good on this host). Every request is logged to DIR/requests."""
+/jwks-good on this host). RFC 8414 metadata only (the OpenID one is 404):
+for the issuer http://127.0.0.1:PORT naming /jwks-good, and for the issuer
+.../t2 claiming to be .../t3. Every request is logged to DIR/requests."""
 import base64
 import http.server
 import json
@@ -85,6 +87,16 @@ def serve(port, d):
                     mode = f.read().strip()
             except OSError:
                 mode = "good"
+            base = "http://127.0.0.1:%d" % port
+            if self.path.endswith("/.well-known/openid-configuration"):
+                return self.send(b"not here", status=404)
+            if self.path == "/.well-known/oauth-authorization-server":
+                return self.send(json.dumps({
+                    "issuer": base, "jwks_uri": base + "/jwks-good"}).encode())
+            if self.path == "/.well-known/oauth-authorization-server/t2":
+                return self.send(json.dumps({
+                    "issuer": base + "/t3",
+                    "jwks_uri": base + "/jwks-good"}).encode())
             if self.path == "/jwks-good" or mode == "good":
                 return self.send(json.dumps(self.good()).encode())
             if mode == "oversized":

@@ -195,6 +195,10 @@ static void test_urls(void)
            "file: refused");
     tap_ok(apisec_jwks_url_check("https://idp.example/a b") != NULL,
            "spaces refused");
+    tap_ok(apisec_jwks_url_check("https://idp.example/a\"b") != NULL,
+           "quotes refused (URLs go into metric labels)");
+    tap_ok(apisec_jwks_url_check("https://idp.example/a\\b") != NULL,
+           "backslashes refused");
     tap_ok(apisec_jwks_url_allowed("https://idp.example/t1/jwks",
                                    "https://idp.example/t1"),
            "prefix allows a path below it");
