@@ -116,6 +116,8 @@ static int stopping;
 static apr_thread_t *fetcher;
 static server_rec *main_server;
 
+static void sync_local(int i, server_rec *s);
+
 static apr_size_t shm_size(int n)
 {
     return APR_OFFSETOF(shm_t, slots) + (apr_size_t)n * sizeof(slot_t);
@@ -527,6 +529,14 @@ static void *APR_THREAD_FUNC fetcher_main(apr_thread_t *t, void *data)
                 && claim(i)) {
                 fetch_slot(i, s, "scheduled");
                 release(i);
+            }
+            /* A generation another process fetched: parsed here, off the
+             * request path, before a request needs it. */
+            if (ACCESS(sl->state) == 2
+                && ACCESS(sl->generation) != ACCESS(locals[i].generation)) {
+                apr_thread_rwlock_wrlock(keys_lock);
+                sync_local(i, s);
+                apr_thread_rwlock_unlock(keys_lock);
             }
         }
         apr_thread_mutex_lock(lock);

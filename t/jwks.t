@@ -16,7 +16,7 @@ use Time::HiRes qw(time sleep);
 use ApisecServer qw(free_port start_httpd stop_httpd stop_pid one_request);
 use ApisecOIDC qw(start_provider token fetches make_ca fake_token wait_until);
 
-plan tests => 36;
+plan tests => 37;
 
 my $dir = tempdir(CLEANUP => 1);
 my $libexec = $ENV{APISEC_HTTPD_LIBEXECDIR};
@@ -130,6 +130,20 @@ ok t_cmp(error_log(), qr/AH20303: remote JWKS https:\/\/127\.0\.0\.1:$PU\/jwks .
 
 ok t_cmp(error_log(), qr/AH20304: remote JWKS http:\/\/127\.0\.0\.1:$P\/jwks \(unknown kid fetch\)/,
          'the refetch is logged with its reason');
+
+# A graceful restart: the new generation of children fetches the keys again
+# and serves; the old ones stop (their fetcher threads end with them).
+{
+    my $apxs = $ENV{APISEC_APXS} || 'apxs';
+    chomp(my $sbin = `$apxs -q SBINDIR`);
+    chomp(my $target = `$apxs -q TARGET`);
+    local $ENV{LD_PRELOAD} = $ENV{APISEC_ASAN_LIB} if $ENV{APISEC_ASAN_LIB};
+    my $n0 = fetches("$dir/p1b.log");
+    system("$sbin/$target -f $s->{dir}/httpd.conf -k graceful") == 0 or die 'graceful failed';
+    $r = wait_until(15, sub { my $x = get('/url/ok', $t2);
+                              $x->[0] == 200 && fetches("$dir/p1b.log") > $n0 ? $x : undef });
+    ok t_cmp($r ? $r->[0] : 0, 200, 'after a graceful restart: keys fetched again, tokens accepted');
+}
 stop_httpd($s);
 
 # Provider down when httpd starts: 503 + Retry-After, never 401 nor a hang;
