@@ -23,6 +23,7 @@
 #include "ap_glue.h"
 #include "config.h"
 #include "jwks_remote.h"
+#include "ap_jwks_int.h"
 
 #include "http_log.h"
 #include "http_protocol.h"
@@ -33,35 +34,14 @@
 #include "apr_thread_cond.h"
 #include "apr_thread_rwlock.h"
 
-#include <curl/curl.h>
-
 APLOG_USE_MODULE(apisec);
 
 #define MAGIC 0x61706973656a6b31ULL /* "apisejk1" */
 #define SPARE_SLOTS 8
-#define MAX_REDIRECTS 3
 #define LOG_INTERVAL apr_time_from_sec(10)
 #define ACCESS(f) __atomic_load_n(&(f), __ATOMIC_ACQUIRE)
 #define STORE(f, v) __atomic_store_n(&(f), (v), __ATOMIC_RELEASE)
 #define ADD(f, n) __atomic_fetch_add(&(f), (n), __ATOMIC_RELAXED)
-
-/* Why a fetch failed, as counted in the metrics. */
-typedef enum {
-    CAUSE_CONNECT,
-    CAUSE_TIMEOUT,
-    CAUSE_TLS,
-    CAUSE_STATUS,
-    CAUSE_TOO_LARGE,
-    CAUSE_REDIRECT,
-    CAUSE_DISCOVERY,
-    CAUSE_INVALID,
-    CAUSE_OTHER,
-    CAUSE_COUNT
-} cause_e;
-
-static const char *const cause_names[CAUSE_COUNT] = {
-    "connect",  "timeout",   "tls",     "http_status", "too_large",
-    "redirect", "discovery", "invalid", "other"};
 
 typedef struct {
     apr_uint32_t state; /* 0 free, 1 being claimed, 2 in use */
@@ -152,7 +132,7 @@ int apisec_jwks_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (!n) {
         return OK;
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    if (apisec_jwks_http_init() != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      APLOGNO(20300) "libcurl cannot be initialised");
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -214,161 +194,6 @@ static int slot_of(apisec_jwks_src_t *src)
     return -1;
 }
 
-/* One HTTP GET with libcurl. */
-typedef struct {
-    char *buf;
-    apr_size_t len;
-    int too_large;
-    const char *cache_control;
-    apr_pool_t *pool;
-} body_t;
-
-static size_t on_body(char *data, size_t size, size_t n, void *ud)
-{
-    body_t *b = ud;
-    apr_size_t k = size * n;
-
-    if (b->len + k > APISEC_JWKS_MAX_DOC) {
-        b->too_large = 1;
-        return 0; /* libcurl stops: CURLE_WRITE_ERROR */
-    }
-    memcpy(b->buf + b->len, data, k);
-    b->len += k;
-    return k;
-}
-
-static size_t on_header(char *data, size_t size, size_t n, void *ud)
-{
-    body_t *b = ud;
-    apr_size_t k = size * n;
-
-    if (k > 14 && !strncasecmp(data, "Cache-Control:", 14)) {
-        char *v = apr_pstrmemdup(b->pool, data + 14, k - 14);
-        char *e = v + strlen(v);
-        while (e > v && (e[-1] == '\r' || e[-1] == '\n')) {
-            *--e = '\0';
-        }
-        b->cache_control = v;
-    }
-    return k;
-}
-
-/* Whether A and B have the same scheme, host and port. */
-static int same_origin(const char *a, const char *b)
-{
-    CURLU *ua = curl_url(), *ub = curl_url();
-    char *pa[3] = {NULL, NULL, NULL}, *pb[3] = {NULL, NULL, NULL};
-    static const CURLUPart parts[3] = {CURLUPART_SCHEME, CURLUPART_HOST,
-                                       CURLUPART_PORT};
-    int same = ua && ub && !curl_url_set(ua, CURLUPART_URL, a, 0)
-               && !curl_url_set(ub, CURLUPART_URL, b, 0);
-    int i;
-
-    for (i = 0; same && i < 3; ++i) {
-        same = !curl_url_get(ua, parts[i], &pa[i], CURLU_DEFAULT_PORT)
-               && !curl_url_get(ub, parts[i], &pb[i], CURLU_DEFAULT_PORT)
-               && !strcasecmp(pa[i], pb[i]);
-    }
-    for (i = 0; i < 3; ++i) {
-        curl_free(pa[i]);
-        curl_free(pb[i]);
-    }
-    curl_url_cleanup(ua);
-    curl_url_cleanup(ub);
-    return same;
-}
-
-/* GETs URL before DEADLINE into *B. NULL, or a message for the log with
- * *CAUSE set. A redirect is followed only to the same scheme, host and
- * port, at most MAX_REDIRECTS times. */
-static const char *http_get(apr_pool_t *p, const char *url, apr_time_t deadline,
-                            body_t *b, cause_e *cause, long *status)
-{
-    const apisec_jwks_conf_t *c = apisec_jwks_conf();
-    char errbuf[CURL_ERROR_SIZE];
-    int hops;
-
-    b->pool = p;
-    b->buf = apr_palloc(p, APISEC_JWKS_MAX_DOC);
-    for (hops = 0;; ++hops) {
-        CURL *h = curl_easy_init();
-        CURLcode rc;
-        char *loc = NULL;
-        apr_interval_time_t left = deadline - apr_time_now();
-        const char *err = NULL;
-
-        if (!h) {
-            *cause = CAUSE_OTHER;
-            return "libcurl cannot make a handle";
-        }
-        b->len = 0;
-        b->too_large = 0;
-        b->cache_control = NULL;
-        errbuf[0] = '\0';
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
-                         (long)(left > 1000 ? left / 1000 : 1));
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (c->ca) {
-            curl_easy_setopt(h, CURLOPT_CAINFO, c->ca);
-        }
-        curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
-                         (curl_off_t)APISEC_JWKS_MAX_DOC);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
-        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(h, CURLOPT_HEADERDATA, b);
-        curl_easy_setopt(h, CURLOPT_USERAGENT, "mod_apisec");
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-        rc = curl_easy_perform(h);
-        *status = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-        if (rc != CURLE_OK) {
-            *cause = b->too_large || rc == CURLE_FILESIZE_EXCEEDED
-                         ? CAUSE_TOO_LARGE
-                     : rc == CURLE_OPERATION_TIMEDOUT ? CAUSE_TIMEOUT
-                     : rc == CURLE_PEER_FAILED_VERIFICATION
-                             || rc == CURLE_SSL_CONNECT_ERROR
-                             || rc == CURLE_SSL_CACERT_BADFILE
-                         ? CAUSE_TLS
-                     : rc == CURLE_COULDNT_CONNECT
-                             || rc == CURLE_COULDNT_RESOLVE_HOST
-                         ? CAUSE_CONNECT
-                         : CAUSE_OTHER;
-            err =
-                *cause == CAUSE_TOO_LARGE
-                    ? "answer larger than 256 KB"
-                    : apr_pstrdup(p, *errbuf ? errbuf : curl_easy_strerror(rc));
-        }
-        else if (*status >= 300 && *status < 400) {
-            curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc);
-            if (!loc || hops >= MAX_REDIRECTS) {
-                *cause = CAUSE_REDIRECT;
-                err = "too many redirects";
-            }
-            else if (!same_origin(url, loc)) {
-                *cause = CAUSE_REDIRECT;
-                err = "redirect to another host not followed";
-            }
-            else {
-                url = apr_pstrdup(p, loc);
-            }
-        }
-        else if (*status != 200) {
-            *cause = CAUSE_STATUS;
-            err = apr_psprintf(p, "HTTP status %ld", *status);
-        }
-        curl_easy_cleanup(h);
-        if (err || !loc) {
-            return err;
-        }
-    }
-}
-
 static const char *escaped(apr_pool_t *p, const char *s)
 {
     return s ? ap_escape_logitem(p, s) : "(none)";
@@ -385,7 +210,7 @@ static void fetch_slot(int i, server_rec *s, const char *why)
     apisec_jwk_set_t *set = NULL;
     apr_array_header_t *dropped = NULL;
     cause_e cause = CAUSE_OTHER;
-    body_t b;
+    apisec_jwks_body_t b;
     long status = 0;
     int k;
 
@@ -396,11 +221,12 @@ static void fetch_slot(int i, server_rec *s, const char *why)
         err = apisec_jwks_discovery_urls(p, sl->key, &oidc, &oauth);
         if (!err) {
             url = oidc;
-            err = http_get(p, oidc, deadline, &b, &cause, &status);
+            err = apisec_jwks_http_get(p, oidc, deadline, &b, &cause, &status);
             if (err && cause == CAUSE_STATUS) {
                 /* No OpenID metadata: RFC 8414's. */
                 url = oauth;
-                err = http_get(p, oauth, deadline, &b, &cause, &status);
+                err = apisec_jwks_http_get(p, oauth, deadline, &b, &cause,
+                                           &status);
             }
         }
         if (!err
@@ -414,7 +240,7 @@ static void fetch_slot(int i, server_rec *s, const char *why)
         }
     }
     if (!err) {
-        err = http_get(p, url, deadline, &b, &cause, &status);
+        err = apisec_jwks_http_get(p, url, deadline, &b, &cause, &status);
     }
     if (!err && (err = apisec_jwks_parse(p, b.buf, b.len, &set, &dropped))) {
         cause = CAUSE_INVALID;
@@ -438,7 +264,7 @@ static void fetch_slot(int i, server_rec *s, const char *why)
             APLOG_MARK, APLOG_ERR, 0, s,
             APLOGNO(20303) "remote JWKS %s (%s fetch): %s "
                            "(cause %s); %s; next try in %" APR_TIME_T_FMT " s",
-            escaped(p, url), why, err, cause_names[cause],
+            escaped(p, url), why, err, apisec_jwks_cause_names[cause],
             sl->fetched_at ? "keeping the last good keys"
                            : "no keys yet: requests get 503",
             apr_time_sec(again));
@@ -446,7 +272,10 @@ static void fetch_slot(int i, server_rec *s, const char *why)
     else {
         int changed = b.len != sl->len || memcmp(b.buf, sl->doc, b.len);
         if (changed) {
-            STORE(sl->seq, sl->seq + 1);
+            /* Sequence counter: odd while written; the fence keeps the
+             * copy after the odd value for readers of other processes. */
+            __atomic_store_n(&sl->seq, sl->seq + 1, __ATOMIC_RELAXED);
+            __atomic_thread_fence(__ATOMIC_RELEASE);
             memcpy(sl->doc, b.buf, b.len);
             sl->len = b.len;
             STORE(sl->seq, sl->seq + 1);
@@ -806,9 +635,9 @@ static void sample(request_rec *r, family_e f, slot_t *sl)
         break;
     case F_FAILURES:
         for (k = 0; k < CAUSE_COUNT; ++k) {
-            ap_rprintf(r,
-                       "%s{source=\"%s\",cause=\"%s\"} %" APR_UINT64_T_FMT "\n",
-                       n, key, cause_names[k], ACCESS(sl->failures[k]));
+            ap_rprintf(
+                r, "%s{source=\"%s\",cause=\"%s\"} %" APR_UINT64_T_FMT "\n", n,
+                key, apisec_jwks_cause_names[k], ACCESS(sl->failures[k]));
         }
         return;
     case F_DEMAND:
