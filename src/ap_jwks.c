@@ -94,7 +94,6 @@ static apr_pool_t *idpool;             /* identities, never freed */
 static apr_thread_cond_t *wake;
 static int stopping;
 static apr_thread_t *fetcher;
-static server_rec *main_server;
 
 static void sync_local(int i, server_rec *s);
 
@@ -127,7 +126,6 @@ int apisec_jwks_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     apr_status_t rv;
     int n, i;
 
-    main_server = s;
     n = c->srcs->nelts + (c->allow ? SPARE_SLOTS : 0);
     if (!n) {
         return OK;
@@ -492,9 +490,15 @@ static int unavailable(request_rec *r, int i)
 {
     slot_t *sl = &shm->slots[i];
     apr_time_t now = apr_time_now();
-    apr_uint64_t next = ACCESS(sl->next_refresh);
-    apr_int64_t secs =
-        next > (apr_uint64_t)now ? apr_time_sec(next - now) + 1 : 1;
+    apr_uint64_t next = ACCESS(sl->next_refresh),
+                 demand = ACCESS(sl->next_demand);
+    apr_int64_t secs;
+
+    /* The next attempt: scheduled, or one a request may start. */
+    if (demand < next) {
+        next = demand;
+    }
+    secs = next > (apr_uint64_t)now ? apr_time_sec(next - now) + 1 : 1;
 
     ADD(sl->unavailable, 1);
     /* Under load while the provider is away, one line per interval for the

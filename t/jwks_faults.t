@@ -17,7 +17,7 @@ use Time::HiRes qw(time sleep);
 use ApisecServer qw(free_port start_httpd stop_httpd stop_pid one_request start_blackhole);
 use ApisecOIDC qw(start_provider token fetches start_hostile set_mode fake_token wait_until);
 
-plan tests => 34;
+plan tests => 37;
 
 my $MARGIN = $ENV{APISEC_ASAN_LIB} ? 1.0 : 0.5;
 my $dir = tempdir(CLEANUP => 1);
@@ -132,6 +132,36 @@ ok t_cmp(get('/h/ok', $t)->[0], 200, 'redirect: the last good keys are kept');
 hostile('redirect-same');
 ok t_cmp(hostile_log(qr{^GET /jwks-good}) >= 2, 1, 'a redirect on the same host is followed');
 ok t_cmp(get('/h/ok', $t)->[0], 200, 'and its keys serve');
+
+# The provider hangs while keys are loaded: requests with unknown kids wait
+# for the one refetch at most the timeout, then get 401 (the keys there
+# are); known kids are not held up at all.
+set_mode($dir, 'hang');
+sleep 1.1;
+my $hout = "$dir/hang.times";
+my @hk;
+for my $i (1 .. 4) {
+    my $pid = fork // die;
+    if (!$pid) {
+        my $x = get('/h/ok', fake_token("hang-$i"));
+        open my $f, '>>', $hout; printf $f "%d %.3f\n", $x->[0], $x->[1]; close $f;
+        POSIX::_exit(0);
+    }
+    push @hk, $pid;
+}
+sleep 0.2;
+my @known = map { get('/h/ok', $t) } 1 .. 5;
+waitpid($_, 0) for @hk;
+open my $hf, '<', $hout; my @hang = map { [split] } <$hf>;
+ok t_cmp(join(',', sort map { $_->[0] } @hang), '401,401,401,401',
+         'hung provider: unknown kids answered 401 with the keys there are');
+my ($hslow) = sort { $b <=> $a } map { $_->[1] } @hang;
+ok t_cmp($hslow <= 1 + $MARGIN, 1, "and none waited past the timeout plus $MARGIN s");
+diag(sprintf 'hung provider: slowest unknown-kid request %.2f s (timeout 1 s)', $hslow);
+my ($kslow) = sort { $b <=> $a } map { $_->[1] } @known;
+ok t_cmp(join(',', map { $_->[0] } @known) . ($kslow < 0.5 ? '' : ' slow'), '200,200,200,200,200',
+         'known kids were answered at once meanwhile');
+set_mode($dir, 'good');
 
 my $metrics = `curl -s http://127.0.0.1:$port/metrics`;
 ok t_cmp($metrics, qr/apisec_jwks_fetch_failures_total\{source="http:\/\/127\.0\.0\.1:$H\/jwks",cause="too_large"\} 1/,

@@ -13,7 +13,7 @@ Content-Length so only the receiver's cap stops it), malformed, oct (the
 good keys plus an HMAC key whose secret is DIR/hs.secret), rsa1024 (the good
 keys plus a 1024-bit RSA key, private part DIR/weak.pem), redirect (302 to
 the same path on "localhost", another host), redirect-same (302 to
-/jwks-good on this host). RFC 8414 metadata only (the OpenID one is 404):
+/jwks-good on this host), hang (accept, read, never answer). RFC 8414 metadata only (the OpenID one is 404):
 for the issuer http://127.0.0.1:PORT naming /jwks-good, and for the issuer
 .../t2 claiming to be .../t3. Every request is logged to DIR/requests."""
 import base64
@@ -112,6 +112,9 @@ def serve(port, d):
             if mode == "redirect":
                 return self.send(b"", status=302, headers=[
                     ("Location", "http://localhost:%d/jwks-good" % port)])
+            if mode == "hang":
+                time.sleep(20)
+                return None
             if mode == "redirect-same":
                 return self.send(b"", status=302,
                                  headers=[("Location", "/jwks-good")])
