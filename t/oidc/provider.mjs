@@ -50,6 +50,8 @@ const provider = new Provider(issuer, {
     id_token_signed_response_alg: alg,
   }],
   jwks,
+  cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
+  ttl: { ClientCredentials: 600 },
   scopes: ['read', 'write'],
   features: {
     devInteractions: { enabled: false },
