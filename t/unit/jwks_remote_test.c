@@ -116,6 +116,28 @@ static void test_parse(apr_pool_t *p)
     tap_ok(n == 1, "use=enc key not counted");
     tap_is_str(first_reason(d), "use is not sig", "use=enc dropped");
     parse(p,
+          "{\"keys\":[" EC_JWK("a") ",{\"kty\":\"EC\",\"crv\":\"P-256\","
+                                    "\"kid\":\"w\",\"key_ops\":[\"wrapKey\"],"
+                                    "\"x\":\"f83OJ3D2xF1Bg8vu"
+                                    "b9tLe1gHMzV76e8Tus9uPHvRVEU\",\"y\":\"x_"
+                                    "FEzRu9m36HLN_tue659LNpXW6pCyS"
+                                    "tikYjKIWI5a0\"}]}",
+          &n, &d);
+    tap_is_str(first_reason(d), "key_ops without verify",
+               "key_ops without verify dropped");
+    parse(p,
+          "{\"keys\":[" EC_JWK("a") ",{\"kty\":\"EC\",\"crv\":\"P-256\","
+                                    "\"kid\":\"m\",\"alg\":\"RS256\",\"x\":"
+                                    "\"f83OJ3D2xF1Bg8vub9tLe1gH"
+                                    "MzV76e8Tus9uPHvRVEU\",\"y\":\"x_"
+                                    "FEzRu9m36HLN_tue659LNpXW6pCyStikY"
+                                    "jKIWI5a0\"}]}",
+          &n, &d);
+    tap_ok(n == 1 && d->nelts == 1,
+           "an EC key claiming alg RS256 dropped (the jwk core's rule)");
+    tap_is_str(parse(p, "{\"keys\":[]}", &n, &d), "no usable signing key",
+               "an empty set refused");
+    parse(p,
           apr_psprintf(p, "{\"keys\":[" EC_JWK("a") ",%s]}",
                        rsa_jwk(p, 1024, "small")),
           &n, &d);
