@@ -91,6 +91,9 @@ typedef struct {
     const struct apisec_user_query_t *user_query; /* APISecUserQuery, NULL
                                                      unset */
     int user_cache_ttl; /* APISecUserCacheTTL: 0 unset, -1 off, seconds */
+    /* Remote key sets (issue 8): config_jwks.c, ap_jwks.c */
+    struct apisec_jwks_src_t *jwt_remote; /* APISecJWTKey https://... or
+                                             APISecJWTIssuerDiscovery On */
 } apisec_dir_conf_t;
 
 typedef struct {
@@ -218,6 +221,10 @@ const char *apisec_cmd_user_cache_size(cmd_parms *cmd, void *sconf,
 int apisec_users_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp);
 int apisec_users_cache_wanted(void);
+/* config_jwks.c: remote key sets (issue 8); the rest in ap_jwks.h. Remote
+ * and local keys are replaced together by a child scope that sets either. */
+void apisec_merge_jwks(apisec_dir_conf_t *c, const apisec_dir_conf_t *base,
+                       const apisec_dir_conf_t *add);
 
 static APR_INLINE apisec_dir_conf_t *apisec_dir_conf(request_rec *r)
 {
