@@ -10,6 +10,7 @@
 #include "jwt_claims.h"
 #include "problem.h"
 #include "token_cache.h"
+#include "ap_tokens.h"
 
 #include "http_core.h"
 #include "http_log.h"
@@ -329,6 +330,11 @@ int apisec_check_user_id(request_rec *r)
     }
     if ((reason = verify(r, c, token, &header, &claims))) {
         return unauthorized(r, reason, 1);
+    }
+    /* APISecJWTRevocation (issue 6): a reason when revoked, none after
+     * it answered 503 itself. */
+    if (apisec_revocation_check(r, claims, &reason) != OK) {
+        return reason ? unauthorized(r, reason, 1) : DONE;
     }
     sub = json_object_get(claims,
                           c->jwt_user_claim ? c->jwt_user_claim : "sub");

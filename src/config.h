@@ -86,6 +86,9 @@ typedef struct {
     int json_max_depth;             /* APISecJSONMaxDepth: UNSET or N */
     apr_array_header_t *json_schemas; /* schema rules, NULL unset */
     int json_strict;                /* APISecJSONStrict: UNSET, 0, 1 */
+
+    /* Tokens (issue 6): config_tokens.c, ap_tokens.c */
+    int jwt_revocation;             /* APISecJWTRevocation: UNSET, 0, 1 */
 } apisec_dir_conf_t;
 
 typedef struct {
@@ -98,6 +101,9 @@ typedef struct {
     apr_size_t shm_size;    /* APISecStore shm size=, 0 unset */
     apisec_store_memcached_conf_t *memcached; /* APISecStore memcached */
     int store_failure;      /* APISecStoreFailure: UNSET, 0 open, 1 closed */
+
+    /* Tokens (issue 6): apisec_tokens_conf_t (ap_tokens.h), NULL unset */
+    void *tokens;
 } apisec_srv_conf_t;
 
 extern module AP_MODULE_DECLARE_DATA apisec_module;
