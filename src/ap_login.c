@@ -125,7 +125,7 @@ int apisec_login_lookup(request_rec *r, const apisec_tokens_conf_t *tc,
     apr_dbd_prepared_t *st;
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *dbrow = NULL;
-    int rv, ncols, col, found = 0;
+    int rv, ncols, col, found = 0, bad = 0;
 
     memset(row, 0, sizeof(*row));
     if (!db) {
@@ -144,8 +144,23 @@ int apisec_login_lookup(request_rec *r, const apisec_tokens_conf_t *tc,
                       apisec_request_id(r));
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    rv = apr_dbd_pvselect(db->driver, r->pool, db->handle, &res, st, 0, user,
+    /* Random access (the whole result at once): with pgsql's sequential
+     * mode a failure would only show as "no more rows", i.e. as an unknown
+     * user, where it must be a 503. */
+    rv = apr_dbd_pvselect(db->driver, r->pool, db->handle, &res, st, 1, user,
                           NULL);
+    if (rv && apr_dbd_check_conn(db->driver, r->pool, db->handle) == APR_SUCCESS
+        && apr_dbd_prepare(db->driver, db->pool, db->handle, tc->login_query,
+                           tc->login_label, &st)
+               == 0) {
+        /* A connection the driver re-established (pgsql resets a broken
+         * one) has lost its prepared statements: prepare ours again, on the
+         * connection's own pool as mod_dbd does, and retry once. */
+        apr_hash_set(db->prepared, tc->login_label, APR_HASH_KEY_STRING, st);
+        res = NULL;
+        rv = apr_dbd_pvselect(db->driver, r->pool, db->handle, &res, st, 1,
+                              user, NULL);
+    }
     if (rv) {
         /* The driver's message names the statement's trouble, never the
          * parameter. */
@@ -156,18 +171,20 @@ int apisec_login_lookup(request_rec *r, const apisec_tokens_conf_t *tc,
                       apisec_request_id(r));
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    ncols = apr_dbd_num_cols(db->driver, res);
-    if (ncols < 2) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      APLOGNO(20503) "login: APISecLoginQuery must return id "
-                                     "and password hash first, request_id %s",
-                      apisec_request_id(r));
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
     /* Every row is fetched, so that the driver finishes the statement;
      * only the first counts (the user name is UNIQUE). */
     while (apr_dbd_get_row(db->driver, r->pool, res, &dbrow, -1) == 0) {
         if (found++) {
+            continue;
+        }
+        ncols = apr_dbd_num_cols(db->driver, res);
+        if (ncols < 2) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          APLOGNO(20503) "login: APISecLoginQuery must "
+                                         "return id and password hash "
+                                         "first, request_id %s",
+                          apisec_request_id(r));
+            bad = 1;
             continue;
         }
         row->id = apr_pstrdup(r->pool, apr_dbd_get_entry(db->driver, dbrow, 0));
@@ -200,6 +217,9 @@ int apisec_login_lookup(request_rec *r, const apisec_tokens_conf_t *tc,
     if (row->claims) {
         apr_pool_cleanup_register(r->pool, row->claims, release_json,
                                   apr_pool_cleanup_null);
+    }
+    if (bad) {
+        return HTTP_SERVICE_UNAVAILABLE;
     }
     if (!found || !row->id || !*row->id) {
         return HTTP_NOT_FOUND;

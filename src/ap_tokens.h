@@ -29,6 +29,7 @@ typedef struct {
     int refresh_lifetime;          /* APISecRefreshLifetime or UNSET */
     apr_array_header_t *claims;    /* APISecTokenClaims column names */
     const char *login_label;       /* mod_dbd statement label, NULL unset */
+    const char *login_query;       /* its text, to prepare it again */
     int lockout_n;                 /* APISecLoginLockout, 0 unset */
     int lockout_period;
 } apisec_tokens_conf_t;

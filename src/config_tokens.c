@@ -67,7 +67,14 @@ void *apisec_tokens_merge(apr_pool_t *p, const apisec_tokens_conf_t *base,
                               ? add->refresh_lifetime
                               : base->refresh_lifetime;
     c->claims = add->claims ? add->claims : base->claims;
-    c->login_label = add->login_label ? add->login_label : base->login_label;
+    if (add->login_label) {
+        c->login_label = add->login_label;
+        c->login_query = add->login_query;
+    }
+    else {
+        c->login_label = base->login_label;
+        c->login_query = base->login_query;
+    }
     if (add->lockout_n) {
         c->lockout_n = add->lockout_n;
         c->lockout_period = add->lockout_period;
@@ -354,6 +361,7 @@ const char *apisec_cmd_login_query(cmd_parms *cmd, void *sconf, const char *arg)
         return fail(cmd, "the query must be a SELECT");
     }
     tc->login_label = apr_psprintf(cmd->pool, "apisec_login_%u", ++n);
+    tc->login_query = arg;
     prepare(cmd->server, arg, tc->login_label);
     return NULL;
 }

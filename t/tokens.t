@@ -13,7 +13,7 @@ use JSON::PP ();
 use Time::HiRes qw(time);
 use ApisecServer qw(free_port start_httpd stop_httpd);
 
-plan tests => 61;
+plan tests => 64;
 
 my $keys = abs_path('t/conf/keys');
 my $dir = tempdir(CLEANUP => 1);
