@@ -13,7 +13,7 @@ pkgs="gcc make autoconf automake libtool pkg-config apache2 apache2-dev
       libcurl4-openssl-dev libpcre2-dev libargon2-dev openssl"
 case $what in
   build) ;;
-  demo)  pkgs="$pkgs curl sqlite3 libaprutil1-dbd-sqlite3 python3-jwt" ;;
+  demo)  pkgs="$pkgs curl sqlite3 libaprutil1-dbd-sqlite3 python3-jwt argon2" ;;
   test)  pkgs="$pkgs libapache2-mod-perl2 curl memcached clang libclang-rt-14-dev
                python3-jwt libcrypt-jwt-perl sqlite3 libaprutil1-dbd-sqlite3 perl
                argon2" ;;
