@@ -166,6 +166,19 @@ static apr_status_t new_refresh(request_rec *r, const apisec_tokens_conf_t *tc,
                             (apr_uint32_t)refresh_lifetime_of(tc));
 }
 
+/* Sends TXT (malloc'd by jansson, freed here) as the body. */
+static int send_json(request_rec *r, char *txt, const char *type)
+{
+    apisec_insert_headers_filter(r);
+    ap_set_content_type(r, type);
+    ap_set_content_length(r, strlen(txt));
+    if (!r->header_only) {
+        ap_rputs(txt, r);
+    }
+    free(txt);
+    return OK;
+}
+
 static int answer(request_rec *r, const apisec_tokens_conf_t *tc,
                   const char *token, const char *refresh)
 {
@@ -182,14 +195,7 @@ static int answer(request_rec *r, const apisec_tokens_conf_t *tc,
     apr_table_setn(r->headers_out, "Pragma", "no-cache");
     apr_table_addn(r->headers_out, "Set-Cookie",
                    cookie_set(r, refresh, refresh_lifetime_of(tc)));
-    apisec_insert_headers_filter(r);
-    ap_set_content_type(r, "application/json");
-    ap_set_content_length(r, strlen(txt));
-    if (!r->header_only) {
-        ap_rputs(txt, r);
-    }
-    free(txt);
-    return OK;
+    return send_json(r, txt, "application/json");
 }
 
 static const char *family_key(request_rec *r, const unsigned char *fid,
@@ -579,14 +585,7 @@ static int jwks_handler(request_rec *r, const apisec_tokens_conf_t *tc)
     apr_table_setn(
         r->headers_out, "Cache-Control",
         apr_psprintf(r->pool, "public, max-age=%d", APISEC_JWKS_MAX_AGE));
-    apisec_insert_headers_filter(r);
-    ap_set_content_type(r, "application/jwk-set+json");
-    ap_set_content_length(r, strlen(txt));
-    if (!r->header_only) {
-        ap_rputs(txt, r);
-    }
-    free(txt);
-    return OK;
+    return send_json(r, txt, "application/jwk-set+json");
 }
 
 int apisec_tokens_handler(request_rec *r)
