@@ -50,7 +50,13 @@ static int refresh_lifetime_of(const apisec_tokens_conf_t *tc)
 const char *apisec_tokens_key(request_rec *r, const char *tag, const void *data,
                               apr_size_t len, apr_size_t *klen)
 {
-    const char *ns = apisec_store_namespace(r->server);
+    /* Sessions belong to the issuer: every virtual host that issues or
+     * checks tokens of one APISecTokenIssuer shares them (and its lockout
+     * counts); without an issuer, the virtual host's own namespace. */
+    const apisec_tokens_conf_t *tc = apisec_tokens_conf(r->server);
+    const char *ns = tc && tc->issuer
+                         ? apr_pstrcat(r->pool, "iss:", tc->issuer, NULL)
+                         : apisec_store_namespace(r->server);
     apr_size_t nl = strlen(ns), tl = strlen(tag);
     char *k = apr_palloc(r->pool, nl + tl + len + 2);
 
@@ -638,6 +644,16 @@ int apisec_revocation_check(request_rec *r, json_t *claims, const char **reason)
     if (c->jwt_revocation != 1) {
         return OK;
     }
+    /* Only our own tokens can be revoked here: those of this server's
+     * issuer (or without iss, when no issuer is configured). */
+    tc = apisec_tokens_conf(r->server);
+    iss = json_object_get(claims, "iss");
+    if (!tc || !tc->signers
+        || (tc->issuer ? !json_is_string(iss)
+                             || strcmp(json_string_value(iss), tc->issuer)
+                       : iss != NULL)) {
+        return OK;
+    }
     if (!(store = apisec_store_handle())) {
         return apisec_tokens_unavailable(r);
     }
@@ -654,12 +670,7 @@ int apisec_revocation_check(request_rec *r, json_t *claims, const char **reason)
             return store_failed(r, rv);
         }
     }
-    /* Families are ours: only tokens of our own issuer name one. */
-    tc = apisec_tokens_conf(r->server);
-    iss = json_object_get(claims, "iss");
-    if (tc && tc->issuer && json_is_string(iss)
-        && !strcmp(json_string_value(iss), tc->issuer)
-        && json_object_get(claims, "sid")) {
+    if (json_object_get(claims, "sid")) {
         apisec_refresh_family_rec_t f;
         int found;
         if (!sid_of(r, claims, fid)) {

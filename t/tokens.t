@@ -13,7 +13,7 @@ use JSON::PP ();
 use Time::HiRes qw(time);
 use ApisecServer qw(free_port start_httpd stop_httpd);
 
-plan tests => 64;
+plan tests => 67;
 
 my $keys = abs_path('t/conf/keys');
 my $dir = tempdir(CLEANUP => 1);
@@ -227,7 +227,14 @@ my @ev = audit_events();
 my %clients = map { $_->{client} => 1 } grep { $_->{event} eq 'login_failed' && ($_->{username} // '') eq 'lock' } @ev;
 ok t_cmp(join(' ', sort keys %clients), join(' ', @from), 'the failures came from four client addresses');
 ok t_cmp(scalar(grep { $_->{event} eq 'lockout' && $_->{username} eq 'lock' } @ev), 1, 'one lockout event');
-ok t_cmp(login('alice', $pw{alice}, port => $p2)->[0], 200, 'other accounts are not locked');
+my $other = login('alice', $pw{alice}, port => $p2);
+ok t_cmp($other->[0], 200, 'other accounts are not locked');
+# Sessions belong to the issuer: the other virtual host's token works here,
+# and a logout here ends its family there.
+ok t_cmp(api(token_of($other)), 200, "the other virtual host's token (same issuer) is accepted here");
+ok t_cmp(req($p, 'POST', '/logout', h => ['Authorization: Bearer ' . token_of($other)])->[0], 204, 'logged out here');
+ok t_cmp(req($p2, 'POST', '/refresh', h => ['Cookie: __Host-apisec-refresh=' . cookie_of($other)])->[0], 401,
+         'and its refresh token is dead on the other virtual host');
 
 # Nothing secret in any log.
 ok t_cmp(stop_httpd($s), 1, 'the server stops');
