@@ -583,8 +583,7 @@ static int jwks_handler(request_rec *r, const apisec_tokens_conf_t *tc)
         return apisec_send_problem(r, HTTP_METHOD_NOT_ALLOWED,
                                    "The key set is read with GET.");
     }
-    txt = tc && tc->jwks ? json_dumps(tc->jwks, JSON_COMPACT)
-                         : strdup("{\"keys\":[]}");
+    txt = strdup(tc && tc->jwks_text ? tc->jwks_text : "{\"keys\":[]}");
     if (!txt) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -23,6 +23,7 @@ typedef struct {
     apisec_jwk_set_t *verify;      /* the signers' verification keys */
     unsigned verify_algs;          /* their algorithms */
     json_t *jwks;                  /* {"keys": [public JWKs]} */
+    const char *jwks_text;         /* its text, made at startup */
     const char *issuer;            /* APISecTokenIssuer */
     apr_array_header_t *audiences; /* APISecTokenAudience */
     int lifetime;                  /* APISecTokenLifetime or UNSET */

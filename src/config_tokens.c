@@ -52,12 +52,14 @@ void *apisec_tokens_merge(apr_pool_t *p, const apisec_tokens_conf_t *base,
         c->verify = add->verify;
         c->verify_algs = add->verify_algs;
         c->jwks = add->jwks;
+        c->jwks_text = add->jwks_text;
     }
     else {
         c->signers = base->signers;
         c->verify = base->verify;
         c->verify_algs = base->verify_algs;
         c->jwks = base->jwks;
+        c->jwks_text = base->jwks_text;
     }
     c->issuer = add->issuer ? add->issuer : base->issuer;
     c->audiences = add->audiences ? add->audiences : base->audiences;
@@ -229,7 +231,13 @@ const char *apisec_cmd_token_key(cmd_parms *cmd, void *sconf, int argc,
     }
     tc->verify_algs |= APISEC_JWS_ALG_BIT(s->alg);
     if ((jwk = apisec_signer_public_jwk(s))) {
+        char *txt;
         json_array_append_new(json_object_get(tc->jwks, "keys"), jwk);
+        /* Rendered once here: a request only writes the text. */
+        if ((txt = json_dumps(tc->jwks, JSON_COMPACT))) {
+            tc->jwks_text = apr_pstrdup(cmd->pool, txt);
+            free(txt);
+        }
     }
     APR_ARRAY_PUSH(tc->signers, apisec_signer_t *) = s;
     return NULL;
