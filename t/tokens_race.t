@@ -3,8 +3,9 @@
 # presented 24 times at once, alternately to each server. Exactly one
 # request may rotate it; every other one is a reuse, which revokes the
 # family, so the winner's new refresh token and all access tokens of the
-# family are dead afterwards. Then the same with the shm store and several
-# processes of one server.
+# family are dead afterwards. Then memcached is stopped: revocation checks,
+# refresh and login fail closed (503). Then the same race with the shm store
+# and several processes of one server.
 use strict;
 use warnings;
 use Apache::Test qw(plan ok);
@@ -17,7 +18,7 @@ use Time::HiRes ();
 use IO::Socket::INET ();
 use ApisecServer qw(free_port start_httpd stop_httpd start_memcached stop_pid);
 
-plan tests => 12;
+plan tests => 15;
 my $N = 24;
 
 my $keys = abs_path('t/conf/keys');
@@ -123,8 +124,14 @@ my ($p1, $p2) = (free_port(), free_port());
 my $s1 = server($p1, "APISecStore memcached 127.0.0.1:$mport");
 my $s2 = server($p2, "APISecStore memcached 127.0.0.1:$mport");
 check('two servers, one memcached', [$p1, $p2]);
-ok t_cmp(stop_httpd($s1) && stop_httpd($s2), 1, 'the memcached servers stop');
+# Revocation and refresh fail closed: memcached gone, no pass.
+my $before = login($p1);
 stop_pid($mc);
+my $api = curl($p1, '-H', 'Authorization: Bearer ' . token_of($before), '/api/ok');
+ok t_cmp($api->[0], 503, 'memcached down: a token under APISecJWTRevocation is a 503, not a pass');
+ok t_cmp(refresh($p2, cookie_of($before))->[0], 503, 'memcached down: refresh is a 503');
+ok t_cmp(login($p1)->[0], 503, 'memcached down: login (its family cannot be written) is a 503');
+ok t_cmp(stop_httpd($s1) && stop_httpd($s2), 1, 'the memcached servers stop');
 
 my $p3 = free_port();
 my $s3 = server($p3);
