@@ -13,7 +13,7 @@ use JSON::PP ();
 use Time::HiRes qw(time);
 use ApisecServer qw(free_port start_httpd stop_httpd);
 
-plan tests => 67;
+plan tests => 70;
 
 my $keys = abs_path('t/conf/keys');
 my $dir = tempdir(CLEANUP => 1);
@@ -195,6 +195,16 @@ ok t_cmp($r2->[0], 200, 'the second refresh: 200');
 ok t_cmp(req($p, 'POST', '/refresh')->[0], 401, 'refresh without a cookie: 401');
 ok t_cmp(refresh('A' x 43)->[0], 401, 'an unknown refresh token: 401');
 ok t_cmp(req($p, 'GET', '/refresh', h => ["Cookie: __Host-apisec-refresh=$rt3"])->[0], 405, 'GET /refresh: 405');
+
+# A user deleted, or made inactive, mid-session: the next refresh ends it.
+my $dv = login('dave', $pw{dave});
+system('sqlite3', $db, "UPDATE users SET active = 0 WHERE username = 'dave'");
+ok t_cmp(refresh(cookie_of($dv))->[0], 401, 'a user made inactive cannot refresh');
+system('sqlite3', $db, "UPDATE users SET active = 1 WHERE username = 'dave'");
+my $dv2 = login('dave', $pw{dave});
+system('sqlite3', $db, "DELETE FROM users WHERE username = 'dave'");
+ok t_cmp(refresh(cookie_of($dv2))->[0], 401, 'a deleted user cannot refresh');
+ok t_cmp(api(token_of($dv2)), 401, "and the deleted user's access token is refused (family ended)");
 
 # Reuse of an old token kills the family and its access tokens.
 my $reuse = refresh($rt1);
