@@ -150,16 +150,23 @@ ok t_cmp($w->[2] =~ /"detail":"The user name or the password is wrong\."/ ? 1 : 
 ok t_cmp(login('carol', $pw{carol})->[0], 401, 'an inactive user is refused');
 ok t_cmp(no_id(login('carol', $pw{carol})->[2]), no_id($w->[2]), 'with the same body');
 {
-    # Alternate, so the process's dummy follows tim's cost (10).
-    my (@wt, @ut);
-    for my $i (1 .. 11) {
-        push @wt, login('tim', "wrong-$i")->[3];
-        push @ut, login("ghost-$i", "wrong-$i")->[3];
-    }
+    # Alternate, so the process's dummy follows tim's cost (10). The machine
+    # is shared: a measurement disturbed by other load is taken again, up to
+    # three times. A real difference (no hash for unknown users: a ratio
+    # near 0.1) fails all three.
+    my ($ratio, $mw, $mu);
     my $med = sub { my @s = sort { $a <=> $b } @_; $s[@s / 2] };
-    my ($mw, $mu) = ($med->(@wt), $med->(@ut));
-    my $ratio = $mu / $mw;
-    print "# median wrong password ${mw}s, unknown user ${mu}s, ratio $ratio\n";
+    for my $try (1 .. 3) {
+        my (@wt, @ut);
+        for my $i (1 .. 11) {
+            push @wt, login('tim', "wrong-$try-$i")->[3];
+            push @ut, login("ghost-$try-$i", "wrong-$i")->[3];
+        }
+        ($mw, $mu) = ($med->(@wt), $med->(@ut));
+        $ratio = $mu / $mw;
+        print "# median wrong password ${mw}s, unknown user ${mu}s, ratio $ratio\n";
+        last if $ratio > 0.75 && $ratio < 1.33;
+    }
     ok t_cmp($ratio > 0.75 && $ratio < 1.33 ? 'same' : "ratio $ratio", 'same',
              'unknown user costs the time of a wrong password (medians of 11, within a third)');
     ok t_cmp($mw > 0.02 ? 'hashed' : "too fast: $mw", 'hashed', 'and that time is a bcrypt of cost 10');
