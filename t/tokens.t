@@ -12,6 +12,7 @@ use File::Temp qw(tempdir);
 use JSON::PP ();
 use Time::HiRes qw(time);
 use ApisecServer qw(free_port start_httpd stop_httpd);
+use ApisecDB qw(sqlite_users);
 
 plan tests => 70;
 
@@ -27,17 +28,11 @@ my %pw = (alice => 'alice-pw-9f3k', bob => 'bob-pw-argon-77', carol => 'carol-pw
           tim => 'tim-pw-timing', lock => 'lock-pw-z9', dave => 'dave-pw-r2');
 my %hash = (alice => bcrypt($pw{alice}, 5), bob => argon2($pw{bob}), carol => bcrypt($pw{carol}, 5),
             tim => bcrypt($pw{tim}, 10), lock => bcrypt($pw{lock}, 5), dave => bcrypt($pw{dave}, 5));
-open my $sql, '|-', 'sqlite3', $db or die;
-print $sql "CREATE TABLE users (id TEXT PRIMARY KEY, username TEXT UNIQUE NOT NULL, "
-  . "password_hash TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1, "
-  . "token_version INTEGER NOT NULL DEFAULT 0, role TEXT, email TEXT);\n";
+# The one users schema (t/data/users.sql), through the users harness.
 my $n = 0;
-for my $u (sort keys %hash) {
-    my $active = $u eq 'carol' ? 0 : 1;
-    printf $sql "INSERT INTO users VALUES ('u-%d-%s', '%s', '%s', %d, 3, 'reader', '%s\@example.test');\n",
-        ++$n, $u, $u, $hash{$u}, $active, $u;
-}
-close $sql;
+sqlite_users($db, map { { id => 'u-' . ++$n . "-$_", username => $_, password_hash => $hash{$_},
+                          active => $_ eq 'carol' ? 0 : 1, token_version => 3, role => 'reader',
+                          email => "$_\@example.test" } } sort keys %hash);
 chmod 0644, $db;
 
 my ($p, $p2) = (free_port(), free_port());

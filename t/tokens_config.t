@@ -10,6 +10,7 @@ use Apache::TestUtil qw(t_cmp);
 use Cwd qw(abs_path);
 use File::Temp qw(tempdir);
 use JSON::PP ();
+use ApisecDB qw(sqlite_users);
 use ApisecServer qw(free_port start_httpd stop_httpd);
 
 my $keys = abs_path('t/conf/keys');
@@ -101,10 +102,7 @@ for my $case (@bad) {
 my $p = free_port();
 my $db = "$dir/users.db";
 my $h = `htpasswd -nbB -C 4 x hs-pw`; $h =~ s/\s+$//; $h =~ s/^x://;
-system('sqlite3', $db, "CREATE TABLE users (id TEXT PRIMARY KEY, username TEXT UNIQUE NOT NULL, "
-       . "password_hash TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1, token_version INTEGER "
-       . "NOT NULL DEFAULT 0, role TEXT, email TEXT); INSERT INTO users (id, username, password_hash) "
-       . "VALUES ('h1', 'hs', '$h');");
+sqlite_users($db, { id => 'h1', username => 'hs', password_hash => $h });
 chmod 0644, $db;
 my $s = start_httpd(ports => [$p], conf => [
     $dbd, "DBDriver sqlite3", "DBDParams $db",

@@ -16,6 +16,7 @@ use JSON::PP ();
 use POSIX ();
 use Time::HiRes ();
 use IO::Socket::INET ();
+use ApisecDB qw(sqlite_users);
 use ApisecServer qw(free_port start_httpd stop_httpd start_memcached stop_pid);
 
 plan tests => 15;
@@ -26,10 +27,7 @@ my $dir = tempdir(CLEANUP => 1);
 chmod 0755, $dir;
 my $db = "$dir/users.db";
 my $h = `htpasswd -nbB -C 4 x race-pw`; $h =~ s/\s+$//; $h =~ s/^x://;
-system('sqlite3', $db, "CREATE TABLE users (id TEXT PRIMARY KEY, username TEXT UNIQUE NOT NULL, "
-       . "password_hash TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1, token_version INTEGER "
-       . "NOT NULL DEFAULT 0, role TEXT, email TEXT); INSERT INTO users (id, username, password_hash) "
-       . "VALUES ('r1', 'racer', '$h');");
+sqlite_users($db, { id => 'r1', username => 'racer', password_hash => $h });
 chmod 0644, $db;
 my $libexec = $ENV{APISEC_HTTPD_LIBEXECDIR};
 
