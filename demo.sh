@@ -45,6 +45,13 @@ rm -f "$run/users.db"
 cat conf/demo/users.sql conf/demo/users-demo.sql | sqlite3 "$run/users.db"
 chmod a+rx "$run"
 chmod a+r "$run/users.db"
+# Login and tokens (issue 6): two more demo users, one with a bcrypt and
+# one with an argon2id hash, made as htpasswd and argon2 write them.
+bc=$(htpasswd -nbB -C 10 alice alice-demo-pw | cut -d: -f2 | tr -d '\n')
+a2=$(printf %s bob-demo-pw | argon2 "$(openssl rand -hex 8)" -id -t 3 -m 16 -p 1 -e)
+sqlite3 "$run/users.db" "INSERT OR IGNORE INTO users (id, username, password_hash, role, email)
+    VALUES ('u-alice', 'alice', '$bc', 'reader', 'alice@example.com'),
+           ('u-bob', 'bob', '$a2', 'admin', 'bob@example.com');"
 userlines=""
 if [ "$(id -u)" = 0 ]; then
     # httpd's children must not run as root; they only read the demo files.
@@ -53,6 +60,7 @@ Group www-data"
     chmod -R a+rX conf/demo
     chmod a+rx "$top" "$top/conf" "$top/build" 2>/dev/null || true
     chmod a+r build/mod_apisec.so
+    chown www-data "$run" "$run/users.db" 2>/dev/null || true
 fi
 sed -e "s|@DIR@|$run|g" -e "s|@SRC@|$top|g" -e "s|@PORT@|$port|g" \
     -e "s|@TLSPORT@|$tlsport|g" -e "s|@LIBEXECDIR@|$libexec|g" \
@@ -116,6 +124,15 @@ Rate limits: 5 a minute on /public/ (the sixth is a 429 with Retry-After and Rat
   for i in 1 2 3; do curl -s -o /dev/null -w '%{http_code} ' -H 'Authorization: Bearer bad' $h/api/v1/me; done; echo
   curl -i -H "Authorization: Bearer \$(scripts/demo-token alice)" $h/api/v1/me
   curl -s $h/metrics
+Login (bcrypt alice, argon2id bob), the token at /api/v1/me, refresh rotation, logout, the JWKS (over HTTPS: the refresh cookie is __Host-):
+  curl -sk -c $run/jar -H 'Content-Type: application/json' -d '{"username":"alice","password":"alice-demo-pw"}' $s/auth/login
+  curl -sk -H 'Content-Type: application/json' -d '{"username":"alice","password":"wrong"}' $s/auth/login
+  T=\$(curl -sk -c $run/jar -H 'Content-Type: application/json' -d '{"username":"bob","password":"bob-demo-pw"}' $s/auth/login | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')
+  curl -sk -H "Authorization: Bearer \$T" $s/api/v1/me
+  curl -sk -b $run/jar -c $run/jar -X POST $s/auth/refresh
+  curl -sk -i -b $run/jar -c $run/jar -H "Authorization: Bearer \$T" -X POST $s/auth/logout
+  curl -sk -H "Authorization: Bearer \$T" $s/api/v1/me
+  curl -sk $s/.well-known/jwks.json
 Security events:
   tail $run/logs/audit.log
 

@@ -11,6 +11,7 @@
 #include "src/ap_glue.h"
 #include "src/config.h"
 #include "src/ap_jwks.h"
+#include "src/ap_tokens.h"
 
 /* Override classes decide what a tenant's .htaccess may use:
  * response headers and CORS are FileInfo (as mod_headers' Header is),
@@ -175,6 +176,30 @@ static const command_rec apisec_cmds[] = {
                   "(default: the system's)"),
     AP_INIT_ITERATE("APISecJWKSAllow", apisec_cmd_jwks_allow, NULL, RSRC_CONF,
                     "URL prefixes .htaccess files may take keys from"),
+    /* Tokens (issue 6): keys, secrets, queries and token settings are the
+     * server's (RSRC_CONF: never from an .htaccess, and read once at
+     * startup); the revocation check goes with AuthType JWT. */
+    AP_INIT_TAKE_ARGV("APISecTokenSigningKey", apisec_cmd_token_key, NULL,
+                      RSRC_CONF,
+                      "[kid=ID] [alg=ALG] PATH (PEM private key) | "
+                      "file:PATH | env:NAME (HMAC secret)"),
+    AP_INIT_TAKE1("APISecTokenIssuer", apisec_cmd_token_issuer, NULL,
+                  RSRC_CONF, "the iss of the tokens this server issues"),
+    AP_INIT_TAKE_ARGV("APISecTokenAudience", apisec_cmd_token_list, NULL,
+                      RSRC_CONF, "the aud of the tokens this server issues"),
+    AP_INIT_TAKE_ARGV("APISecTokenClaims", apisec_cmd_token_list, (void *)1,
+                      RSRC_CONF, "columns of APISecLoginQuery put in claims"),
+    AP_INIT_TAKE1("APISecTokenLifetime", apisec_cmd_token_seconds, NULL,
+                  RSRC_CONF, "access token lifetime (default 15m)"),
+    AP_INIT_TAKE1("APISecRefreshLifetime", apisec_cmd_token_seconds, (void *)1,
+                  RSRC_CONF, "refresh token lifetime (default 7d)"),
+    AP_INIT_TAKE1("APISecLoginQuery", apisec_cmd_login_query, NULL, RSRC_CONF,
+                  "\"SELECT id, password_hash[, cols] FROM users WHERE "
+                  "username = %s\" (mod_dbd)"),
+    AP_INIT_TAKE1("APISecLoginLockout", apisec_cmd_login_lockout, NULL,
+                  RSRC_CONF, "N/PERIOD: lock an account after N failures"),
+    AP_INIT_FLAG("APISecJWTRevocation", apisec_cmd_jwt_revocation, NULL,
+                 DIR_JWT, "On: refuse revoked tokens (store, fail closed)"),
     {NULL}};
 
 static void apisec_register_hooks(apr_pool_t *p)
@@ -224,6 +249,9 @@ static void apisec_register_hooks(apr_pool_t *p)
     ap_hook_pre_config(apisec_jwks_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(apisec_jwks_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(apisec_jwks_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Tokens (issue 6): login, refresh, logout and JWKS handlers. */
+    ap_hook_child_init(apisec_login_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(apisec_tokens_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 /* clang-format off */

@@ -11,13 +11,13 @@ set -eu
 what=${1:-build}
 pkgs="gcc make autoconf automake libtool pkg-config apache2 apache2-dev
       libapr1-dev libaprutil1-dev libssl-dev libjansson-dev libmemcached-dev
-      libcurl4-openssl-dev libpcre2-dev openssl"
+      libcurl4-openssl-dev libpcre2-dev libargon2-dev openssl"
 case $what in
   build) ;;
-  demo)  pkgs="$pkgs curl sqlite3 libaprutil1-dbd-sqlite3 python3-jwt" ;;
+  demo)  pkgs="$pkgs curl sqlite3 libaprutil1-dbd-sqlite3 python3-jwt argon2" ;;
   test)  pkgs="$pkgs libapache2-mod-perl2 curl memcached clang libclang-rt-14-dev
                python3-jwt libcrypt-jwt-perl sqlite3 libaprutil1-dbd-sqlite3 perl
-               postgresql libaprutil1-dbd-pgsql" ;;
+               postgresql libaprutil1-dbd-pgsql argon2" ;;
   bench) pkgs="$pkgs libapache2-mod-perl2 curl memcached wrk apache2-utils valgrind util-linux
                python3-jwt libapache2-mod-auth-openidc
                sqlite3 libaprutil1-dbd-sqlite3 postgresql libaprutil1-dbd-pgsql" ;;

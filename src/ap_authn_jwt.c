@@ -17,6 +17,7 @@
 #include "problem.h"
 #include "token_cache.h"
 #include "ap_jwks.h"
+#include "ap_tokens.h"
 
 #include "http_core.h"
 #include "http_log.h"
@@ -623,6 +624,11 @@ int apisec_check_user_id(request_rec *r)
     }
     if (reason) {
         return unauthorized(r, reason, 1);
+    }
+    /* APISecJWTRevocation (issue 6): a reason when revoked, none after
+     * it answered 503 itself. */
+    if (apisec_revocation_check(r, claims, &reason) != OK) {
+        return reason ? unauthorized(r, reason, 1) : DONE;
     }
     if (!memo->user || !*memo->user) {
         return unauthorized(r, "token has no subject", 1);

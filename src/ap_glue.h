@@ -98,6 +98,9 @@ void apisec_audit_extra(request_rec *r, const char *event, const char *reason,
 /* ap_json.c: body read, checked and handed on in fixups. */
 #define APISEC_JSON_FILTER "APISEC_JSON_BODY"
 int apisec_json_fixups(request_rec *r);
+/* application/json or a +json type, charset utf-8 if any (also for the
+ * login handler, issue 6). */
+int apisec_json_media_type(apr_pool_t *p, const char *ct);
 apr_status_t apisec_json_body_filter(ap_filter_t *f, apr_bucket_brigade *bb,
                                      ap_input_mode_t mode,
                                      apr_read_type_e block,

@@ -49,7 +49,7 @@ typedef struct {
 
 /* "application/json" or "TYPE/SUBTYPE+json", any case, with no charset
  * parameter other than utf-8 (RFC 8259 section 8.1 knows no other). */
-static int json_media_type(apr_pool_t *p, const char *ct)
+int apisec_json_media_type(apr_pool_t *p, const char *ct)
 {
     char *mt = apr_pstrdup(p, ct), *params, *slash, *tok, *last;
     apr_size_t n;
@@ -374,7 +374,7 @@ int apisec_json_fixups(request_rec *r)
                              DETAIL_ENCODING);
     }
     ct = apr_table_get(r->headers_in, "Content-Type");
-    if (!ct || !json_media_type(r->pool, ct)) {
+    if (!ct || !apisec_json_media_type(r->pool, ct)) {
         return refuse_unread(r, HTTP_UNSUPPORTED_MEDIA_TYPE, "media_type",
                              DETAIL_TYPE);
     }

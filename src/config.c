@@ -1,6 +1,7 @@
 #include "config.h"
 #include "cors.h"
 #include "headers.h"
+#include "ap_tokens.h" /* issue 6 */
 
 #include "http_log.h"
 #include "apr_strings.h"
@@ -24,6 +25,8 @@ void *apisec_create_dir_conf(apr_pool_t *p, char *dir)
     c->json_max_body = APISEC_UNSET;
     c->json_max_depth = APISEC_UNSET;
     c->json_strict = APISEC_UNSET;
+    /* Tokens (issue 6) */
+    c->jwt_revocation = APISEC_UNSET;
     return c;
 }
 
@@ -90,6 +93,10 @@ void *apisec_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     apisec_merge_ratelimit(p, c, base, add);
     apisec_merge_json(c, base, add);
     apisec_merge_users(c, base, add);
+    /* Tokens (issue 6) */
+    c->jwt_revocation = add->jwt_revocation != APISEC_UNSET
+                            ? add->jwt_revocation
+                            : base->jwt_revocation;
     return c;
 }
 
@@ -112,6 +119,8 @@ void *apisec_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->jwt_cache = add->jwt_cache != APISEC_UNSET ? add->jwt_cache
                                                   : base->jwt_cache;
     apisec_merge_store_srv(c, base, add);
+    /* Tokens (issue 6) */
+    c->tokens = apisec_tokens_merge(p, base->tokens, add->tokens);
     return c;
 }
 

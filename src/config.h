@@ -94,6 +94,8 @@ typedef struct {
     /* Remote key sets (issue 8): config_jwks.c, ap_jwks.c */
     struct apisec_jwks_src_t *jwt_remote; /* APISecJWTKey https://... or
                                              APISecJWTIssuerDiscovery On */
+    /* Tokens (issue 6): config_tokens.c, ap_tokens.c */
+    int jwt_revocation;             /* APISecJWTRevocation: UNSET, 0, 1 */
 } apisec_dir_conf_t;
 
 typedef struct {
@@ -109,6 +111,8 @@ typedef struct {
 
     /* Users through mod_dbd (issue 6): config_users.c */
     int user_cache_size;    /* APISecUserCacheSize (main server): 0 unset */
+    /* Tokens (issue 6): apisec_tokens_conf_t (ap_tokens.h), NULL unset */
+    void *tokens;
 } apisec_srv_conf_t;
 
 extern module AP_MODULE_DECLARE_DATA apisec_module;
