@@ -220,6 +220,8 @@ static void apisec_register_hooks(apr_pool_t *p)
     apisec_register_authz_providers(p);
     ap_hook_open_logs(apisec_open_logs, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(apisec_check_jwt_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(apisec_check_tokens_config, NULL, NULL,
+                         APR_HOOK_MIDDLE);
     apisec_headers_filter_handle =
         ap_register_output_filter(APISEC_HEADERS_FILTER, apisec_headers_filter,
                                   NULL, AP_FTYPE_CONTENT_SET);

@@ -52,6 +52,8 @@ const char *apisec_cmd_login_query(cmd_parms *cmd, void *sconf,
 const char *apisec_cmd_login_lockout(cmd_parms *cmd, void *sconf,
                                      const char *arg);
 const char *apisec_cmd_jwt_revocation(cmd_parms *cmd, void *dconf, int on);
+int apisec_check_tokens_config(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp, server_rec *s);
 /* "15m", "7d", "30": seconds, or -1. */
 long apisec_tokens_parse_duration(const char *s);
 

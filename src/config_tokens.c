@@ -403,3 +403,81 @@ const char *apisec_cmd_jwt_revocation(cmd_parms *cmd, void *dconf, int on)
     ((apisec_dir_conf_t *)dconf)->jwt_revocation = on;
     return NULL;
 }
+
+/* The server a <VirtualHost> section of the configuration tree made. */
+static server_rec *vhost_of(server_rec *s, const ap_directive_t *d)
+{
+    for (s = s->next; s; s = s->next) {
+        if (s->defn_line_number == (unsigned)d->line_num && s->defn_name
+            && !strcmp(s->defn_name, d->filename)) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+/* The first SetHandler apisec-login|refresh|logout|jwks under D whose
+ * server lacks what that handler needs; *WHAT says which directives. */
+static const ap_directive_t *handler_unconfigured(apr_pool_t *p,
+                                                  server_rec *main_s,
+                                                  server_rec *s,
+                                                  const ap_directive_t *d,
+                                                  const char **what)
+{
+    for (; d; d = d->next) {
+        if (!strcasecmp(d->directive, "<VirtualHost")) {
+            server_rec *v = vhost_of(main_s, d);
+            const ap_directive_t *bad = handler_unconfigured(
+                p, main_s, v ? v : s, d->first_child, what);
+            if (bad) {
+                return bad;
+            }
+            continue;
+        }
+        if (!strcasecmp(d->directive, "SetHandler") && d->args) {
+            const char *args = d->args;
+            const char *h = ap_getword_conf(p, &args);
+            const apisec_tokens_conf_t *tc = apisec_tokens_conf(s);
+            int jwks = !strcasecmp(h, "apisec-jwks");
+            if (jwks || !strcasecmp(h, "apisec-login")
+                || !strcasecmp(h, "apisec-refresh")
+                || !strcasecmp(h, "apisec-logout")) {
+                if (!tc || !tc->signers) {
+                    *what = "APISecTokenSigningKey";
+                    return d;
+                }
+                if (!jwks && !tc->login_label) {
+                    *what = "APISecLoginQuery";
+                    return d;
+                }
+            }
+        }
+        if (d->first_child) {
+            const ap_directive_t *bad =
+                handler_unconfigured(p, main_s, s, d->first_child, what);
+            if (bad) {
+                return bad;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* A token handler whose server cannot sign or find users would answer
+ * every request with an error: refused at startup instead. */
+int apisec_check_tokens_config(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp, server_rec *s)
+{
+    const char *what = NULL;
+    const ap_directive_t *bad =
+        handler_unconfigured(ptemp, s, s, ap_conftree, &what);
+
+    if (bad) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+                     APLOGNO(20507) "SetHandler %s on line %d of %s needs "
+                                    "%s in its server or virtual host",
+                     bad->args, bad->line_num, bad->filename, what);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}

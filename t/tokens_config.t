@@ -48,7 +48,14 @@ my @bad = (
     [ [$dbd, "APISecLoginQuery \"DELETE FROM users WHERE username = %s\""], [], qr/must be a SELECT/ ],
 );
 
-plan tests => 1 + 2 * @bad + 4;
+# A token handler in a server that cannot sign, or cannot find users.
+my @handlers = (
+    ['SetHandler apisec-login', ["APISecTokenIssuer https://issuer.test"], 'APISecTokenSigningKey'],
+    ['SetHandler apisec-refresh', ["APISecTokenSigningKey kid=ec KEYS/ec256.pem"], 'APISecLoginQuery'],
+    ['SetHandler apisec-jwks', [], 'APISecTokenSigningKey'],
+);
+
+plan tests => 1 + 2 * @bad + @handlers + 4;
 
 my $apxs = $ENV{APISEC_APXS} || 'apxs';
 chomp(my $sbin = `$apxs -q SBINDIR`);
@@ -96,6 +103,17 @@ for my $case (@bad) {
              ? 'refused, named' : "rc=$rc line $line: $out",
              'refused, named', "$what: refused, naming $directive, file and line");
     ok t_cmp($out, $advice, "$what: says what is wrong");
+}
+
+for my $case (@handlers) {
+    my ($sh, $top, $needs) = @$case;
+    s/KEYS/$keys/ for @$top;
+    my ($rc, $out, undef, $conf) = check([$dbd, @$top], [$sh]);
+    open my $cf, '<', $conf or die;
+    my @l = <$cf>;
+    my ($n) = grep { $l[$_ - 1] =~ /^\Q$sh\E$/ } 1 .. @l;
+    ok t_cmp($rc != 0 && $out =~ /\Q$sh\E on line $n of \Q$conf\E needs $needs/
+             ? 'refused' : "rc=$rc: $out", 'refused', "$sh without $needs: refused at startup, naming file and line");
 }
 
 # HS256: the secret signs, python3-jwt verifies with it, nothing published.
