@@ -14,7 +14,7 @@ use Time::HiRes qw(time);
 use ApisecServer qw(free_port start_httpd stop_httpd);
 use ApisecDB qw(sqlite_users);
 
-plan tests => 70;
+plan tests => 73;
 
 my $keys = abs_path('t/conf/keys');
 my $dir = tempdir(CLEANUP => 1);
@@ -59,6 +59,10 @@ my $s = start_httpd(ports => [$p, $p2], conf => [
     "<Location /api/>", "AuthType JWT", "AuthName api", "APISecJWTAlgorithms ES256",
     "APISecJWTKey $keys/ec256.pub.pem", "APISecJWTIssuer https://issuer.test",
     "APISecJWTAudience https://api.test", "APISecJWTRevocation On", "Require valid-user",
+    "</Location>",
+    # The same API with the user looked up (APISecUserQuery): token_version.
+    "<Location /api/users/>",
+    "APISecUserQuery \"SELECT id, role, active, token_version FROM users WHERE id = %s\"",
     "</Location>",
     # The same site on a second port, with per-account lockout.
     "<VirtualHost 127.0.0.1:$p2>", "ServerName lock.test",
@@ -197,6 +201,15 @@ ok t_cmp($r2->[0], 200, 'the second refresh: 200');
 ok t_cmp(req($p, 'POST', '/refresh')->[0], 401, 'refresh without a cookie: 401');
 ok t_cmp(refresh('A' x 43)->[0], 401, 'an unknown refresh token: 401');
 ok t_cmp(req($p, 'GET', '/refresh', h => ["Cookie: __Host-apisec-refresh=$rt3"])->[0], 405, 'GET /refresh: 405');
+
+# With the user looked up, a token_version bump ends every access token
+# issued before it (their ver is lower); a login after it gets a new ver.
+sub user_api { my $t = shift; req($p, 'GET', '/api/users/ok', h => ["Authorization: Bearer $t"])->[0] }
+my $tv = login('dave', $pw{dave});
+ok t_cmp(user_api(token_of($tv)), 200, "the user-checked API accepts dave's token");
+system('sqlite3', $db, "UPDATE users SET token_version = token_version + 1 WHERE username = 'dave'");
+ok t_cmp(user_api(token_of($tv)), 401, 'after a token_version bump the earlier access token is refused');
+ok t_cmp(user_api(token_of(login('dave', $pw{dave}))), 200, 'a token from a login after the bump is accepted');
 
 # A user deleted, or made inactive, mid-session: the next refresh ends it.
 my $dv = login('dave', $pw{dave});
