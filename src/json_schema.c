@@ -18,6 +18,8 @@
 #define BUDGET_BASE 65536
 /* Path segments kept for pointers; deeper ones end the pointer in "...". */
 #define PATH_MAX_SEGS 64
+/* Objects with at most this many members look them up once (v_object). */
+#define FOUND_MAX 64
 
 typedef struct {
     apr_uint32_t v; /* name token (key) or array index */
@@ -227,7 +229,10 @@ static int v_string(vctx_t *c, const snode_t *n, apr_uint32_t i)
     const char *s = apisec_json_tape_str(c->t, i, &len);
     int ok = 1, m;
 
-    if (n->kw & (K_MINLEN | K_MAXLEN)) {
+    /* a string of len bytes has between (len + 3) / 4 and len code points:
+     * count them only when those bounds do not decide */
+    if (((n->kw & K_MINLEN) && (len + 3) / 4 < n->min_len)
+        || ((n->kw & K_MAXLEN) && len > n->max_len)) {
         cps = apisec_json_utf8_len(s, len);
         if ((n->kw & K_MINLEN) && cps < n->min_len) {
             ok = 0, report(c, "string is shorter than minLength", NULL, 0);
@@ -301,6 +306,20 @@ static const sprop_t *find_prop(const snode_t *n, const char *s, apr_size_t len)
 {
     apr_size_t lo = 0, hi = n->nprops;
 
+    if (n->phash) {
+        apr_uint32_t h = apisec_schema_name_hash(s, len), e;
+
+        while ((e = n->phash[h & n->pmask])) {
+            const sprop_t *p = &n->props[e - 1];
+
+            if (p->len == len && apisec_bytes_eq(p->name, s, len)) {
+                return p;
+            }
+            h++;
+        }
+        return NULL;
+    }
+
     while (lo < hi) {
         apr_size_t mid = (lo + hi) / 2;
         const sprop_t *p = &n->props[mid];
@@ -362,12 +381,13 @@ static int named(vctx_t *c, const snode_t *n, const char *s, apr_size_t len,
     return 0;
 }
 
-/* One member: propertyNames, then the schemas that apply to its value. */
-static int v_member(vctx_t *c, const snode_t *n, apr_uint32_t key, int enforce)
+/* One member: propertyNames, then the schemas that apply to its value.
+ * p is its entry in n's properties (find_prop), NULL when none. */
+static int v_member(vctx_t *c, const snode_t *n, apr_uint32_t key,
+                    const sprop_t *p, int enforce)
 {
     apr_size_t len, k;
     const char *s = apisec_json_tape_str(c->t, key, &len);
-    const sprop_t *p = find_prop(n, s, len);
     int ok = 1, matched = (p != NULL);
 
     push_key(c, key);
@@ -417,6 +437,34 @@ static int v_object(vctx_t *c, const snode_t *n, apr_uint32_t i, int enforce)
         ok = 0,
         report(c, "object has more members than maxProperties", NULL, 0);
     }
+    if (n->nprops && (!n->nrequired || n->req_in_props) && count <= FOUND_MAX) {
+        /* one walk looks every member up and sees the required ones; the
+         * errors still come in the same order: required first */
+        const sprop_t *found[FOUND_MAX];
+        apr_uint64_t seen = 0;
+
+        for (k = 0, key = i + 1; k < count; k++) {
+            apr_size_t len;
+            const char *s = apisec_json_tape_str(c->t, key, &len);
+
+            found[k] = find_prop(n, s, len);
+            if (found[k]) {
+                seen |= found[k]->reqbit;
+            }
+            key = apisec_json_tape_next(c->t, key + 1);
+        }
+        for (k = 0; k < n->nrequired && (ok || !c->quiet); k++) {
+            if (!(seen & ((apr_uint64_t)1 << k))) {
+                ok = 0, report(c, "required member is missing",
+                               n->required[k].name, n->required[k].len);
+            }
+        }
+        for (k = 0, key = i + 1; k < count && (ok || !c->quiet); k++) {
+            ok &= v_member(c, n, key, found[k], enforce);
+            key = apisec_json_tape_next(c->t, key + 1);
+        }
+        return ok;
+    }
     for (k = 0; k < n->nrequired && (ok || !c->quiet); k++) {
         if (!apisec_schema_member(c->t, i, n->required[k].name,
                                   n->required[k].len)) {
@@ -428,7 +476,10 @@ static int v_object(vctx_t *c, const snode_t *n, apr_uint32_t i, int enforce)
         return ok;
     }
     for (k = 0, key = i + 1; k < count && (ok || !c->quiet); k++) {
-        ok &= v_member(c, n, key, enforce);
+        apr_size_t len;
+        const char *s = apisec_json_tape_str(c->t, key, &len);
+
+        ok &= v_member(c, n, key, find_prop(n, s, len), enforce);
         key = apisec_json_tape_next(c->t, key + 1);
     }
     return ok;
@@ -523,24 +574,29 @@ static int v_node(vctx_t *c, const snode_t *n, apr_uint32_t i, int absorbed)
         c->depth--;
         return 0;
     }
-    enforce = c->strict && !absorbed && n->names_members && !n->addl;
+    /* only the keywords the node has (n->checks, made at compile time) */
     switch (k->type) {
     case APISEC_JSON_NUMBER:
-        ok &= v_number(c, n, k->u.num);
+        if (n->checks & C_NUMBER) {
+            ok &= v_number(c, n, k->u.num);
+        }
         break;
     case APISEC_JSON_STRING:
-        ok &= v_string(c, n, i);
+        if (n->checks & C_STRING) {
+            ok &= v_string(c, n, i);
+        }
         break;
     case APISEC_JSON_ARRAY:
         ok &= v_array(c, n, i);
         break;
     case APISEC_JSON_OBJECT:
+        enforce = c->strict && !absorbed && n->names_members && !n->addl;
         ok &= v_object(c, n, i, enforce);
         break;
     default:
         break;
     }
-    if (ok || !c->quiet) {
+    if ((n->checks & C_APPLICATORS) && (ok || !c->quiet)) {
         ok &= v_applicators(c, n, i, absorbed || n->names_members);
     }
     c->depth--;

@@ -611,6 +611,46 @@ static apr_status_t free_mctx(void *data)
     return APR_SUCCESS;
 }
 
+/* The hash table of n's properties and which of them are required. */
+static void index_props(apr_pool_t *p, snode_t *n)
+{
+    apr_size_t k, j;
+    apr_uint32_t size = 4;
+
+    if (!n->nprops) {
+        return;
+    }
+    while (size < 2 * n->nprops) {
+        size *= 2;
+    }
+    n->phash = apr_pcalloc(p, sizeof(*n->phash) * size);
+    n->pmask = size - 1;
+    for (k = 0; k < n->nprops; k++) {
+        apr_uint32_t h =
+            apisec_schema_name_hash(n->props[k].name, n->props[k].len);
+
+        while (n->phash[h & n->pmask]) {
+            h++;
+        }
+        n->phash[h & n->pmask] = (apr_uint32_t)k + 1;
+    }
+    n->req_in_props = n->nrequired <= 64;
+    for (k = 0; k < n->nrequired && n->req_in_props; k++) {
+        for (j = 0; j < n->nprops; j++) {
+            if (n->props[j].len == n->required[k].len
+                && memcmp(n->props[j].name, n->required[k].name,
+                          n->required[k].len)
+                       == 0) {
+                n->props[j].reqbit |= (apr_uint64_t)1 << k;
+                break;
+            }
+        }
+        if (j == n->nprops) {
+            n->req_in_props = 0;
+        }
+    }
+}
+
 apr_status_t apisec_schema_compile(apr_pool_t *p, json_t *schema,
                                    unsigned int flags, apisec_schema_t **out,
                                    const char **errmsg)
@@ -635,6 +675,17 @@ apr_status_t apisec_schema_compile(apr_pool_t *p, json_t *schema,
         snode_t *n = APR_ARRAY_IDX(cc.all, k, snode_t *);
 
         n->names_members = names_members(n, 0);
+        index_props(p, n);
+        n->checks =
+            ((n->kw & (K_MINIMUM | K_MAXIMUM | K_XMIN | K_XMAX | K_MULTIPLE))
+                 ? C_NUMBER
+                 : 0)
+            | ((n->kw & (K_MINLEN | K_MAXLEN)) || n->pattern || n->format
+                   ? C_STRING
+                   : 0)
+            | (n->all.n || n->any.n || n->one.n || n->not_ || n->if_ || n->ref
+                   ? C_APPLICATORS
+                   : 0);
     }
     s = apr_pcalloc(p, sizeof(*s));
     s->root = cc.root;

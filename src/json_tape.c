@@ -4,6 +4,7 @@
 #include "json_tape_int.h"
 
 #include <apr_strings.h>
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,8 +47,12 @@ static int is_ws(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static void skip_ws(parser_t *ps)
+static APR_INLINE void skip_ws(parser_t *ps)
 {
+    /* most calls find no space at all: bodies are usually compact */
+    if (ps->pos < ps->len && ps->b[ps->pos] > ' ') {
+        return;
+    }
     while (ps->pos < ps->len && is_ws(ps->b[ps->pos])) {
         ps->pos++;
     }
@@ -81,22 +86,36 @@ static int integral(const unsigned char *ip, apr_size_t ni,
     return exp - (long)nf + (long)tz >= 0;
 }
 
-static int number_value(parser_t *ps, apisec_json_tok_t *t)
+/* Exact powers of ten as doubles (10^22 is the last one). */
+static const double pow10_exact[] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+#define MANT_EXACT (1ULL << 53)
+
+/* The value of number token t. mant holds its digits without the point
+ * (exact unless trunc: more digits than fit), e10 the power of ten to
+ * apply. When mant and 10^|e10| are both exact doubles, one IEEE multiply
+ * or divide rounds correctly, so the result is what strtod gives (Clinger's
+ * fast path); only the other numbers (long mantissas, big exponents) go to
+ * strtod. Needs double arithmetic without extended precision. */
+static int number_value(parser_t *ps, apisec_json_tok_t *t, apr_uint64_t mant,
+                        int trunc, long e10)
 {
     const char *s = (const char *)ps->b + t->off;
     char small[64], *buf = small;
 
-    if ((t->flags & APISEC_JSON_F_PLAIN_INT) && t->len - (s[0] == '-') <= 15) {
-        /* at most 15 digits: exact in a double, no strtod needed */
-        double v = 0;
-        apr_uint32_t k = (s[0] == '-');
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    if (!trunc && mant <= MANT_EXACT && e10 >= -22 && e10 <= 22) {
+        double v = (double)mant;
 
-        for (; k < t->len; k++) {
-            v = v * 10 + (s[k] - '0');
-        }
+        v = e10 < 0 ? v / pow10_exact[-e10] : v * pow10_exact[e10];
         t->u.num = (s[0] == '-') ? -v : v;
         return 0;
     }
+#else
+    (void)mant, (void)trunc, (void)e10;
+#endif
     if (t->len >= sizeof(small)) {
         /* strtod needs a terminator; the decode buffer is always long enough
          * and this does not consume it */
@@ -117,7 +136,8 @@ static int parse_number(parser_t *ps)
     apr_size_t i = ps->pos, ni, nf = 0;
     const unsigned char *ip, *fp = NULL;
     long exp = 0;
-    int idx, plain_int = 1;
+    int idx, plain_int = 1, trunc = 0;
+    apr_uint64_t mant = 0;
     apisec_json_tok_t *t;
 
     if (b[i] == '-') {
@@ -129,6 +149,12 @@ static int parse_number(parser_t *ps)
     }
     else if (i < ps->len && b[i] >= '1' && b[i] <= '9') {
         while (i < ps->len && is_digit(b[i])) {
+            if (mant < MANT_EXACT) {
+                mant = mant * 10 + (b[i] - '0');
+            }
+            else {
+                trunc = 1;
+            }
             i++;
         }
     }
@@ -140,6 +166,12 @@ static int parse_number(parser_t *ps)
         plain_int = 0;
         fp = b + ++i;
         while (i < ps->len && is_digit(b[i])) {
+            if (mant < MANT_EXACT) {
+                mant = mant * 10 + (b[i] - '0');
+            }
+            else {
+                trunc = 1;
+            }
             i++;
         }
         nf = (apr_size_t)(b + i - fp);
@@ -181,7 +213,7 @@ static int parse_number(parser_t *ps)
     else if (integral(ip, ni, fp, nf, exp)) {
         t->flags |= APISEC_JSON_F_INTEGER;
     }
-    if (number_value(ps, t) < 0) {
+    if (number_value(ps, t, mant, trunc, exp - (long)nf) < 0) {
         return -1;
     }
     ps->pos = i;
@@ -255,8 +287,20 @@ static int name_cmp(const parser_t *ps, apr_uint32_t a, apr_uint32_t b)
 
 static int same_name(const parser_t *ps, apr_uint32_t a, apr_uint32_t b)
 {
-    return ps->tok[a].u.s.len == ps->tok[b].u.s.len
-           && memcmp(name_of(ps, a), name_of(ps, b), ps->tok[a].u.s.len) == 0;
+    const char *x, *y;
+    apr_size_t len = ps->tok[a].u.s.len;
+
+    if (len != ps->tok[b].u.s.len) {
+        return 0;
+    }
+    if (len == 0) {
+        return 1;
+    }
+    x = name_of(ps, a);
+    y = name_of(ps, b);
+    /* names of one object that have the same length mostly differ at the
+     * first or the last byte: no call for those */
+    return x[0] == y[0] && x[len - 1] == y[len - 1] && memcmp(x, y, len) == 0;
 }
 
 /* Heapsort: O(n log n) whatever names an attacker picks, no allocation. */
@@ -381,7 +425,9 @@ static int begin_member(parser_t *ps, level_t *lv)
     t = &ps->tok[idx];
     name = name_of(ps, (apr_uint32_t)idx);
     nlen = t->u.s.len;
-    if (memchr(name, '\0', nlen)) {
+    /* a raw NUL is a control character the scanner refuses: only an
+     * escape can have made one */
+    if ((t->flags & APISEC_JSON_F_ESCAPED) && memchr(name, '\0', nlen)) {
         return fail(ps, APISEC_JSON_ERR_NUL_IN_NAME, t->off - 1);
     }
     lv->key = (apr_uint32_t)idx;
