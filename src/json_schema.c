@@ -254,6 +254,39 @@ static int v_string(vctx_t *c, const snode_t *n, apr_uint32_t i)
     return ok;
 }
 
+/* v_node for the commonest case, a scalar value against a leaf node (only
+ * type and number or string keywords), without the call and the
+ * bookkeeping that applicators and containers need; the same checks in
+ * the same order, so the same errors. */
+static APR_INLINE int v_value(vctx_t *c, const snode_t *n, apr_uint32_t i)
+{
+    const apisec_json_tok_t *k = &c->t->tok[i];
+    int ok = 1;
+
+    if (!n->leaf || k->type < APISEC_JSON_STRING || c->depth >= MAX_RECURSION) {
+        return v_node(c, n, i, 0);
+    }
+    if (c->exhausted || ++c->steps > c->max_steps) {
+        c->exhausted = 1;
+        return 0;
+    }
+    if ((n->kw & K_TYPE) && !type_ok(n->types, k)) {
+        ok = 0, report(c, "value has the wrong type", NULL, 0);
+        if (c->quiet) {
+            return 0;
+        }
+    }
+    if (k->type == APISEC_JSON_NUMBER) {
+        if (n->checks & C_NUMBER) {
+            ok &= v_number(c, n, k->u.num);
+        }
+    }
+    else if (k->type == APISEC_JSON_STRING && (n->checks & C_STRING)) {
+        ok &= v_string(c, n, i);
+    }
+    return ok;
+}
+
 static int v_array(vctx_t *c, const snode_t *n, apr_uint32_t i)
 {
     apr_uint32_t count = c->t->tok[i].u.c.count, k, e;
@@ -286,7 +319,7 @@ static int v_array(vctx_t *c, const snode_t *n, apr_uint32_t i)
 
         if (sub) {
             push_index(c, k);
-            ok &= v_node(c, sub, e, 0);
+            ok &= v_value(c, sub, e);
             pop(c);
             if (!ok && c->quiet) {
                 return 0;
@@ -302,7 +335,8 @@ static int v_array(vctx_t *c, const snode_t *n, apr_uint32_t i)
     return ok;
 }
 
-static const sprop_t *find_prop(const snode_t *n, const char *s, apr_size_t len)
+static APR_INLINE const sprop_t *find_prop(const snode_t *n, const char *s,
+                                           apr_size_t len)
 {
     apr_size_t lo = 0, hi = n->nprops;
 
@@ -383,8 +417,8 @@ static int named(vctx_t *c, const snode_t *n, const char *s, apr_size_t len,
 
 /* One member: propertyNames, then the schemas that apply to its value.
  * p is its entry in n's properties (find_prop), NULL when none. */
-static int v_member(vctx_t *c, const snode_t *n, apr_uint32_t key,
-                    const sprop_t *p, int enforce)
+ALWAYS_INLINE int v_member(vctx_t *c, const snode_t *n, apr_uint32_t key,
+                           const sprop_t *p, int enforce)
 {
     apr_size_t len, k;
     const char *s = apisec_json_tape_str(c->t, key, &len);
@@ -396,7 +430,7 @@ static int v_member(vctx_t *c, const snode_t *n, apr_uint32_t key,
         report(c, "member name is not allowed by propertyNames", NULL, 0);
     }
     if (p && (ok || !c->quiet)) {
-        ok &= v_node(c, p->schema, key + 1, 0);
+        ok &= v_value(c, p->schema, key + 1);
     }
     for (k = 0; k < n->npats && (ok || !c->quiet); k++) {
         int m = re_match(c, n->pats[k].re, s, len);
@@ -406,7 +440,7 @@ static int v_member(vctx_t *c, const snode_t *n, apr_uint32_t key,
         }
         else if (m) {
             matched = 1;
-            ok &= v_node(c, n->pats[k].schema, key + 1, 0);
+            ok &= v_value(c, n->pats[k].schema, key + 1);
         }
     }
     if (!matched && (ok || !c->quiet)) {
@@ -414,7 +448,7 @@ static int v_member(vctx_t *c, const snode_t *n, apr_uint32_t key,
             ok = 0, report(c, "member is not allowed", NULL, 0);
         }
         else if (n->addl) {
-            ok &= v_node(c, n->addl, key + 1, 0);
+            ok &= v_value(c, n->addl, key + 1);
         }
         else if (enforce && !named(c, n, s, len, 0)) {
             ok = 0, report(c, "member is not allowed (strict)", NULL, 0);
@@ -443,11 +477,17 @@ static int v_object(vctx_t *c, const snode_t *n, apr_uint32_t i, int enforce)
         const sprop_t *found[FOUND_MAX];
         apr_uint64_t seen = 0;
 
+        const sprop_t *guess = n->pfirst;
+
         for (k = 0, key = i + 1; k < count; k++) {
             apr_size_t len;
             const char *s = apisec_json_tape_str(c->t, key, &len);
 
-            found[k] = find_prop(n, s, len);
+            found[k] = guess && guess->len == len
+                               && apisec_bytes_eq(guess->name, s, len)
+                           ? guess
+                           : find_prop(n, s, len);
+            guess = found[k] ? found[k]->next : NULL;
             if (found[k]) {
                 seen |= found[k]->reqbit;
             }

@@ -223,6 +223,7 @@ static int kw_properties(cctx_t *cc, snode_t *n, json_t *v, const char *ptr)
     {
         n->props[k].name = apr_pstrdup(cc->p, key);
         n->props[k].len = strlen(key);
+        n->props[k].order = k;
         if (sub_schema(cc, sv, sub_ptr(cc, ptr, key), &n->props[k].schema)
             < 0) {
             return -1;
@@ -626,6 +627,16 @@ static void index_props(apr_pool_t *p, snode_t *n)
     n->phash = apr_pcalloc(p, sizeof(*n->phash) * size);
     n->pmask = size - 1;
     for (k = 0; k < n->nprops; k++) {
+        for (j = 0; j < n->nprops; j++) {
+            if (n->props[j].order == k + 1) {
+                n->props[k].next = &n->props[j];
+            }
+            if (k == 0 && n->props[j].order == 0) {
+                n->pfirst = &n->props[j];
+            }
+        }
+    }
+    for (k = 0; k < n->nprops; k++) {
         apr_uint32_t h =
             apisec_schema_name_hash(n->props[k].name, n->props[k].len);
 
@@ -686,6 +697,8 @@ apr_status_t apisec_schema_compile(apr_pool_t *p, json_t *schema,
             | (n->all.n || n->any.n || n->one.n || n->not_ || n->if_ || n->ref
                    ? C_APPLICATORS
                    : 0);
+        n->leaf = n->boolean < 0 && !(n->checks & C_APPLICATORS)
+                  && !(n->kw & (K_CONST | K_ENUM));
     }
     s = apr_pcalloc(p, sizeof(*s));
     s->root = cc.root;

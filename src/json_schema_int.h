@@ -49,11 +49,16 @@ enum {
 
 typedef struct snode snode_t;
 
-typedef struct {
+typedef struct sprop {
     const char *name;
     apr_size_t len;
     const snode_t *schema; /* NULL for required names */
     apr_uint64_t reqbit;   /* properties: bit k when required[k] names it */
+    apr_size_t order;      /* properties: place in the schema's own order */
+    /* properties: the one after it in the schema's order (NULL for the
+     * last): clients mostly send members in the order the schema lists
+     * them, so the previous member's next is the first guess */
+    const struct sprop *next;
 } sprop_t;
 
 typedef struct {
@@ -84,6 +89,7 @@ struct snode {
      * twice nprops, so a lookup usually compares one name */
     apr_uint32_t *phash;
     apr_uint32_t pmask;
+    const sprop_t *pfirst; /* first property in the schema's order */
     /* every required name is a property and there are at most 64: the
      * member walk that looks the properties up also finds them */
     int req_in_props;
@@ -101,6 +107,9 @@ struct snode {
     const snode_t *ref;
     int names_members;   /* strict: it or an in-place subschema names members */
     unsigned int checks; /* C_*, from the keywords above */
+    /* a schema object with no keywords but type and C_NUMBER/C_STRING
+     * ones: a scalar needs no more than v_value() */
+    int leaf;
 };
 
 struct apisec_schema_t {

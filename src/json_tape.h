@@ -43,6 +43,15 @@
 
 #include <apr_pools.h>
 
+/* For the few small functions of the per-token paths of the parser and the
+ * validator that the compiler
+ * would otherwise leave as calls. */
+#if defined(__GNUC__)
+#define ALWAYS_INLINE static APR_INLINE __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE static APR_INLINE
+#endif
+
 typedef enum {
     APISEC_JSON_OBJECT = 1,
     APISEC_JSON_ARRAY,

@@ -75,8 +75,88 @@ static APR_INLINE int need_dec(parser_t *ps)
     return 0;
 }
 
+/* Bytes that need no attention inside a string: printable ASCII except the
+ * quote and the backslash. */
+static const unsigned char plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__)                               \
+    && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SWAR 1
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* High bit set in each byte of x that is not plain: '"', '\\', below 0x20
+ * or above 0x7F. A byte's high bit after subtracting 1 (from x ^ '"' or
+ * x ^ '\\') or 0x20 (from x) is set when it was the quote, the backslash
+ * or a control byte, or when x's byte was above 0x7F anyway. The borrows
+ * can flag a byte above the first flagged one falsely, never one below it,
+ * so the lowest flag is exact, and only the lowest is used. */
+static APR_INLINE apr_uint64_t special(apr_uint64_t x)
+{
+    apr_uint64_t q = x ^ (ONES * '"'), bs = x ^ (ONES * '\\');
+
+    return ((q - ONES) | (bs - ONES) | (x - ONES * 0x20) | x) & HIGHS;
+}
+#endif
+
+/* Index of the first byte at or after i that is not plain, or len. */
+static APR_INLINE apr_size_t plain_run(const unsigned char *b, apr_size_t i,
+                                       apr_size_t len)
+{
+#ifdef SWAR
+    while (i + 8 <= len) {
+        apr_uint64_t x, m;
+
+        memcpy(&x, b + i, 8); /* one unaligned load */
+        m = special(x);
+        if (m) {
+            return i + ((apr_size_t)__builtin_ctzll(m) >> 3);
+        }
+        i += 8;
+    }
+#endif
+    while (i < len && plain[b[i]]) {
+        i++;
+    }
+    return i;
+}
+
+int apisec_json_tape_scan_string_rest(parser_t *ps, int idx, apr_size_t start,
+                                      apr_size_t i);
+
 /* The string at ps->pos (at its quote): validates, decodes escapes, adds a
- * STRING token. Returns the token index or -1 (ps->code set). */
-int apisec_json_tape_scan_string(parser_t *ps);
+ * STRING token. Returns the token index or -1 (ps->code set). Inline for
+ * the common string, printable ASCII without escapes; the rest (escapes,
+ * UTF-8, errors) is in json_tape_string.c. */
+ALWAYS_INLINE int apisec_json_tape_scan_string(parser_t *ps)
+{
+    apr_size_t start = ps->pos + 1, i = plain_run(ps->b, start, ps->len);
+    int idx = new_tok(ps, APISEC_JSON_STRING, start);
+
+    if (idx < 0) {
+        return -1;
+    }
+    if (i < ps->len && ps->b[i] == '"') {
+        apisec_json_tok_t *t = &ps->tok[idx];
+
+        t->len = t->u.s.len = (apr_uint32_t)(i - start);
+        t->u.s.off = (apr_uint32_t)start;
+        ps->pos = i + 1;
+        return idx;
+    }
+    return apisec_json_tape_scan_string_rest(ps, idx, start, i);
+}
 
 #endif

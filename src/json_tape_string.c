@@ -3,67 +3,9 @@
  *
  * Strings are most of a request body's bytes, so runs of plain bytes
  * (printable ASCII other than the quote and the backslash) are skipped
- * eight at a time (SWAR, below); UTF-8 is validated only where a byte with
- * the high bit set stops the run, one sequence at a time. */
+ * eight at a time (SWAR, json_tape_int.h); UTF-8 is validated only where a byte
+ * with the high bit set stops the run, one sequence at a time. */
 #include "json_tape_int.h"
-
-/* Bytes that need no attention inside a string: printable ASCII except the
- * quote and the backslash. */
-static const unsigned char plain[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-};
-
-#if defined(__GNUC__) && defined(__BYTE_ORDER__)                               \
-    && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define SWAR 1
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
-
-/* High bit set in each byte of x that is not plain: '"', '\\', below 0x20
- * or above 0x7F. The borrow tricks can flag a byte above the first flagged
- * one falsely, never one below it, so the lowest flag is exact, and only
- * the lowest is used. */
-static APR_INLINE apr_uint64_t special(apr_uint64_t x)
-{
-    apr_uint64_t q = x ^ (ONES * '"'), bs = x ^ (ONES * '\\');
-
-    return (((q - ONES) & ~q) | ((bs - ONES) & ~bs) | ((x - ONES * 0x20) & ~x)
-            | x)
-           & HIGHS;
-}
-#endif
-
-/* Index of the first byte at or after i that is not plain, or len. */
-static APR_INLINE apr_size_t plain_run(const unsigned char *b, apr_size_t i,
-                                       apr_size_t len)
-{
-#ifdef SWAR
-    while (i + 8 <= len) {
-        apr_uint64_t x, m;
-
-        memcpy(&x, b + i, 8); /* one unaligned load */
-        m = special(x);
-        if (m) {
-            return i + ((apr_size_t)__builtin_ctzll(m) >> 3);
-        }
-        i += 8;
-    }
-#endif
-    while (i < len && plain[b[i]]) {
-        i++;
-    }
-    return i;
-}
 
 /* Length of the well-formed UTF-8 sequence at s (RFC 3629 table 3-7), or 0.
  * Only called for a lead byte >= 0x80. */
@@ -305,22 +247,17 @@ static int string_escaped(parser_t *ps, apisec_json_tok_t *t, apr_size_t start,
     return 0;
 }
 
-/* A string at pos (at the quote); returns its token index or -1. */
-int apisec_json_tape_scan_string(parser_t *ps)
+/* The rest of string token idx (see apisec_json_tape_scan_string): i is
+ * the first byte after start that is not plain. */
+int apisec_json_tape_scan_string_rest(parser_t *ps, int idx, apr_size_t start,
+                                      apr_size_t i)
 {
     const unsigned char *b = ps->b;
-    apr_size_t start = ps->pos + 1, i = start;
-    apisec_json_tok_t *t;
-    int idx = new_tok(ps, APISEC_JSON_STRING, start);
+    apisec_json_tok_t *t = &ps->tok[idx];
 
-    if (idx < 0) {
-        return -1;
-    }
-    t = &ps->tok[idx];
     for (;;) {
         unsigned char c;
 
-        i = plain_run(b, i, ps->len);
         if (i >= ps->len) {
             return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
         }
@@ -340,7 +277,7 @@ int apisec_json_tape_scan_string(parser_t *ps)
             if (!n) {
                 return fail(ps, APISEC_JSON_ERR_UTF8, i);
             }
-            i += n;
+            i = plain_run(b, i + n, ps->len);
         }
     }
     t->len = (apr_uint32_t)(i - start);
