@@ -617,6 +617,7 @@ static void index_props(apr_pool_t *p, snode_t *n)
 {
     apr_size_t k, j;
     apr_uint32_t size = 4;
+    sprop_t **byorder;
 
     if (!n->nprops) {
         return;
@@ -626,15 +627,14 @@ static void index_props(apr_pool_t *p, snode_t *n)
     }
     n->phash = apr_pcalloc(p, sizeof(*n->phash) * size);
     n->pmask = size - 1;
+    /* the schema's order, for the guess in v_object */
+    byorder = apr_palloc(p, sizeof(*byorder) * n->nprops);
     for (k = 0; k < n->nprops; k++) {
-        for (j = 0; j < n->nprops; j++) {
-            if (n->props[j].order == k + 1) {
-                n->props[k].next = &n->props[j];
-            }
-            if (k == 0 && n->props[j].order == 0) {
-                n->pfirst = &n->props[j];
-            }
-        }
+        byorder[n->props[k].order] = &n->props[k];
+    }
+    n->pfirst = byorder[0];
+    for (k = 0; k + 1 < n->nprops; k++) {
+        byorder[k]->next = byorder[k + 1];
     }
     for (k = 0; k < n->nprops; k++) {
         apr_uint32_t h =

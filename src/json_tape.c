@@ -341,9 +341,9 @@ static apr_uint32_t find_duplicate(parser_t *ps, apr_uint32_t obj)
 {
     apr_uint32_t n = ps->tok[obj].u.c.count, k, m, key = obj + 1, dup = 0;
     apr_uint32_t small[SMALL_OBJECT], *keys = small;
-    /* small objects: length, first and last byte of each name in one word,
-     * so that the pairwise loop compares names only when those agree */
-    apr_uint64_t sig[SMALL_OBJECT];
+    /* small objects: the pairwise loop compares names only when their
+     * lengths agree, and those are at hand here */
+    apr_uint32_t sig[SMALL_OBJECT];
 
     if (n < 2) {
         return 0;
@@ -362,10 +362,7 @@ static apr_uint32_t find_duplicate(parser_t *ps, apr_uint32_t obj)
     for (m = 0; m < n; m++) {
         keys[m] = key;
         if (n <= SMALL_OBJECT) {
-            apr_uint64_t l = ps->tok[key].u.s.len;
-            const unsigned char *s = (const unsigned char *)name_of(ps, key);
-
-            sig[m] = l ? (l << 16) | ((apr_uint64_t)s[0] << 8) | s[l - 1] : 0;
+            sig[m] = ps->tok[key].u.s.len;
         }
         key = (ps->tok[key + 1].type == APISEC_JSON_OBJECT
                || ps->tok[key + 1].type == APISEC_JSON_ARRAY)
@@ -398,6 +395,12 @@ static apr_uint32_t find_duplicate(parser_t *ps, apr_uint32_t obj)
 
 static int forbidden_name(const char *s, apr_size_t len)
 {
+    /* most names of these lengths differ from all three in the first byte
+     * or the third */
+    if (!(s[0] == '_' || s[0] == 'c' || s[0] == 'p')
+        || !(s[2] == 'p' || s[2] == 'n' || s[2] == 'o')) {
+        return 0;
+    }
     return (len == 9 && memcmp(s, "__proto__", 9) == 0)
            || (len == 11 && memcmp(s, "constructor", 11) == 0)
            || (len == 9 && memcmp(s, "prototype", 9) == 0);

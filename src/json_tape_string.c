@@ -62,11 +62,29 @@ apr_size_t apisec_json_utf8_len(const char *s, apr_size_t len)
     return n;
 }
 
+/* One more than the value of a hex digit, 0 for any other byte. */
+static const unsigned char hex1[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,
+    ['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12,
+    ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16, ['a'] = 11, ['b'] = 12,
+    ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16};
+
 static int hex4(parser_t *ps, apr_size_t i, unsigned int *cp)
 {
     unsigned int v = 0;
     int k;
 
+    if (i + 4 <= ps->len) {
+        /* four lookups; on a bad digit the loop below finds which */
+        const unsigned char *h = ps->b + i;
+        unsigned int a = hex1[h[0]], b = hex1[h[1]], c = hex1[h[2]],
+                     d = hex1[h[3]];
+
+        if (a && b && c && d) {
+            *cp = ((a - 1) << 12) | ((b - 1) << 8) | ((c - 1) << 4) | (d - 1);
+            return 0;
+        }
+    }
     for (k = 0; k < 4; k++, i++) {
         unsigned char c;
 
