@@ -162,23 +162,13 @@ static int re_match(vctx_t *c, const pcre2_code *re, const char *s,
     return rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
 }
 
-static int type_ok(unsigned int types, const apisec_json_tok_t *k)
+/* tmask (compile time) has bit t for each tape type t the type keyword
+ * takes whole; an integer-valued number also passes "integer". */
+ALWAYS_INLINE int type_ok(const snode_t *n, const apisec_json_tok_t *k)
 {
-    switch (k->type) {
-    case APISEC_JSON_OBJECT:
-        return !!(types & T_OBJECT);
-    case APISEC_JSON_ARRAY:
-        return !!(types & T_ARRAY);
-    case APISEC_JSON_STRING:
-        return !!(types & T_STRING);
-    case APISEC_JSON_NUMBER:
-        return (types & T_NUMBER)
-               || ((types & T_INTEGER) && (k->flags & APISEC_JSON_F_INTEGER));
-    case APISEC_JSON_NULL:
-        return !!(types & T_NULL);
-    default:
-        return !!(types & T_BOOLEAN);
-    }
+    return ((n->tmask >> k->type) & 1)
+           || (k->type == APISEC_JSON_NUMBER && (n->types & T_INTEGER)
+               && (k->flags & APISEC_JSON_F_INTEGER));
 }
 
 static int v_node(vctx_t *c, const snode_t *n, apr_uint32_t i, int absorbed);
@@ -194,7 +184,7 @@ static int quietly(vctx_t *c, const snode_t *n, apr_uint32_t i, int absorbed)
     return ok;
 }
 
-static int v_number(vctx_t *c, const snode_t *n, double v)
+ALWAYS_INLINE int v_number(vctx_t *c, const snode_t *n, double v)
 {
     int ok = 1;
 
@@ -270,7 +260,7 @@ static APR_INLINE int v_value(vctx_t *c, const snode_t *n, apr_uint32_t i)
         c->exhausted = 1;
         return 0;
     }
-    if ((n->kw & K_TYPE) && !type_ok(n->types, k)) {
+    if ((n->kw & K_TYPE) && !type_ok(n, k)) {
         ok = 0, report(c, "value has the wrong type", NULL, 0);
         if (c->quiet) {
             return 0;
@@ -592,7 +582,7 @@ static int v_node(vctx_t *c, const snode_t *n, apr_uint32_t i, int absorbed)
         return 0;
     }
     c->depth++;
-    if ((n->kw & K_TYPE) && !type_ok(n->types, k)) {
+    if ((n->kw & K_TYPE) && !type_ok(n, k)) {
         ok = 0, report(c, "value has the wrong type", NULL, 0);
     }
     if ((n->kw & K_CONST) && !apisec_schema_eq_json(c->t, i, n->cnst)) {

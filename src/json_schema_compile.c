@@ -697,6 +697,14 @@ apr_status_t apisec_schema_compile(apr_pool_t *p, json_t *schema,
             | (n->all.n || n->any.n || n->one.n || n->not_ || n->if_ || n->ref
                    ? C_APPLICATORS
                    : 0);
+        n->tmask = ((n->types & T_OBJECT) ? 1u << APISEC_JSON_OBJECT : 0)
+                   | ((n->types & T_ARRAY) ? 1u << APISEC_JSON_ARRAY : 0)
+                   | ((n->types & T_STRING) ? 1u << APISEC_JSON_STRING : 0)
+                   | ((n->types & T_NUMBER) ? 1u << APISEC_JSON_NUMBER : 0)
+                   | ((n->types & T_NULL) ? 1u << APISEC_JSON_NULL : 0)
+                   | ((n->types & T_BOOLEAN)
+                          ? (1u << APISEC_JSON_TRUE) | (1u << APISEC_JSON_FALSE)
+                          : 0);
         n->leaf = n->boolean < 0 && !(n->checks & C_APPLICATORS)
                   && !(n->kw & (K_CONST | K_ENUM));
     }

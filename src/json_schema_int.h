@@ -107,6 +107,7 @@ struct snode {
     const snode_t *ref;
     int names_members;   /* strict: it or an in-place subschema names members */
     unsigned int checks; /* C_*, from the keywords above */
+    unsigned int tmask;  /* type: bit per apisec_json_type_e it takes */
     /* a schema object with no keywords but type and C_NUMBER/C_STRING
      * ones: a scalar needs no more than v_value() */
     int leaf;
