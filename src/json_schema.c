@@ -465,6 +465,7 @@ static int v_object(vctx_t *c, const snode_t *n, apr_uint32_t i, int enforce)
         /* one walk looks every member up and sees the required ones; the
          * errors still come in the same order: required first */
         const sprop_t *found[FOUND_MAX];
+        apr_uint32_t keys[FOUND_MAX];
         apr_uint64_t seen = 0;
 
         const sprop_t *guess = n->pfirst;
@@ -478,6 +479,7 @@ static int v_object(vctx_t *c, const snode_t *n, apr_uint32_t i, int enforce)
                            ? guess
                            : find_prop(n, s, len);
             guess = found[k] ? found[k]->next : NULL;
+            keys[k] = key;
             if (found[k]) {
                 seen |= found[k]->reqbit;
             }
@@ -489,9 +491,8 @@ static int v_object(vctx_t *c, const snode_t *n, apr_uint32_t i, int enforce)
                                n->required[k].name, n->required[k].len);
             }
         }
-        for (k = 0, key = i + 1; k < count && (ok || !c->quiet); k++) {
-            ok &= v_member(c, n, key, found[k], enforce);
-            key = apisec_json_tape_next(c->t, key + 1);
+        for (k = 0; k < count && (ok || !c->quiet); k++) {
+            ok &= v_member(c, n, keys[k], found[k], enforce);
         }
         return ok;
     }
