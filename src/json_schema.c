@@ -213,7 +213,7 @@ ALWAYS_INLINE int v_number(vctx_t *c, const snode_t *n, double v)
     return ok;
 }
 
-static int v_string(vctx_t *c, const snode_t *n, apr_uint32_t i)
+ALWAYS_INLINE int v_string(vctx_t *c, const snode_t *n, apr_uint32_t i)
 {
     apr_size_t len, cps;
     const char *s = apisec_json_tape_str(c->t, i, &len);
