@@ -334,6 +334,7 @@ static void heapsort_names(const parser_t *ps, apr_uint32_t *a, apr_size_t n)
 }
 
 #define SMALL_OBJECT 16
+#define TAPE_START_MAX 65536
 
 /* Returns the name token of the first member (in document order) whose name
  * an earlier member already has, or 0. */
@@ -725,8 +726,12 @@ apisec_json_err_e apisec_json_tape_parse(apr_pool_t *p, const char *buf,
         return report(&ps, err, 0);
     }
     /* compact bodies have a token every 10 to 15 bytes: most never grow
-     * the tape */
+     * the tape; a big body starts at 64k tokens (1.5 MiB) and grows only
+     * if it has that many */
     ps.cap = (apr_uint32_t)(len / 8 + 16);
+    if (ps.cap > TAPE_START_MAX) {
+        ps.cap = TAPE_START_MAX;
+    }
     ps.tok = apr_palloc(p, sizeof(*ps.tok) * ps.cap);
     ps.stack = apr_palloc(p, sizeof(*ps.stack) * ps.max_depth);
     if (!ps.tok || !ps.stack) {
