@@ -164,13 +164,15 @@ int apisec_json_tape_scan_string_rest(parser_t *ps, int idx, apr_size_t start,
  * UTF-8, errors) is in json_tape_string.c. */
 ALWAYS_INLINE int apisec_json_tape_scan_string(parser_t *ps)
 {
-    apr_size_t start = ps->pos + 1, i = plain_run(ps->b, start, ps->len);
+    const unsigned char *b = ps->b;
+    const apr_size_t len = ps->len, start = ps->pos + 1;
+    apr_size_t i = plain_run(b, start, len);
     int idx = new_tok(ps, APISEC_JSON_STRING, start);
 
     if (idx < 0) {
         return -1;
     }
-    if (i < ps->len && ps->b[i] == '"') {
+    if (i < len && b[i] == '"') {
         apisec_json_tok_t *t = &ps->tok[idx];
 
         t->len = t->u.s.len = (apr_uint32_t)(i - start);
