@@ -248,7 +248,7 @@ ALWAYS_INLINE int v_string(vctx_t *c, const snode_t *n, apr_uint32_t i)
  * type and number or string keywords), without the call and the
  * bookkeeping that applicators and containers need; the same checks in
  * the same order, so the same errors. */
-static APR_INLINE int v_value(vctx_t *c, const snode_t *n, apr_uint32_t i)
+ALWAYS_INLINE int v_value(vctx_t *c, const snode_t *n, apr_uint32_t i)
 {
     const apisec_json_tok_t *k = &c->t->tok[i];
     int ok = 1;
