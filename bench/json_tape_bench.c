@@ -2,7 +2,8 @@
  * 64 KB):
  *   cc -O2 -Isrc $(pkg-config --cflags apr-1 jansson libpcre2-8) \
  *      src/json_tape.c src/json_tape_string.c src/json_format.c \
- *      src/json_schema_compile.c src/json_schema.c bench/json_tape_bench.c \
+ *      src/json_schema_compile.c src/json_schema.c src/json_schema_eq.c \
+ *      bench/json_tape_bench.c \
  *      -o /tmp/json_tape_bench $(pkg-config --libs apr-1 jansson libpcre2-8)
  * Prints MB/s of apisec_json_tape_parse, of parse plus validation against
  * issue 5's order schema (strict mode), and, for scale, of jansson's

@@ -18,6 +18,8 @@
 #define BUDGET_BASE 65536
 /* Path segments kept for pointers; deeper ones end the pointer in "...". */
 #define PATH_MAX_SEGS 64
+/* Objects with at most this many members look them up once (v_object). */
+#define FOUND_MAX 64
 
 typedef struct {
     apr_uint32_t v; /* name token (key) or array index */
@@ -160,23 +162,13 @@ static int re_match(vctx_t *c, const pcre2_code *re, const char *s,
     return rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
 }
 
-static int type_ok(unsigned int types, const apisec_json_tok_t *k)
+/* tmask (compile time) has bit t for each tape type t the type keyword
+ * takes whole; an integer-valued number also passes "integer". */
+ALWAYS_INLINE int type_ok(const snode_t *n, const apisec_json_tok_t *k)
 {
-    switch (k->type) {
-    case APISEC_JSON_OBJECT:
-        return !!(types & T_OBJECT);
-    case APISEC_JSON_ARRAY:
-        return !!(types & T_ARRAY);
-    case APISEC_JSON_STRING:
-        return !!(types & T_STRING);
-    case APISEC_JSON_NUMBER:
-        return (types & T_NUMBER)
-               || ((types & T_INTEGER) && (k->flags & APISEC_JSON_F_INTEGER));
-    case APISEC_JSON_NULL:
-        return !!(types & T_NULL);
-    default:
-        return !!(types & T_BOOLEAN);
-    }
+    return ((n->tmask >> k->type) & 1)
+           || (k->type == APISEC_JSON_NUMBER && (n->types & T_INTEGER)
+               && (k->flags & APISEC_JSON_F_INTEGER));
 }
 
 static int v_node(vctx_t *c, const snode_t *n, apr_uint32_t i, int absorbed);
@@ -192,7 +184,7 @@ static int quietly(vctx_t *c, const snode_t *n, apr_uint32_t i, int absorbed)
     return ok;
 }
 
-static int v_number(vctx_t *c, const snode_t *n, double v)
+ALWAYS_INLINE int v_number(vctx_t *c, const snode_t *n, double v)
 {
     int ok = 1;
 
@@ -221,13 +213,16 @@ static int v_number(vctx_t *c, const snode_t *n, double v)
     return ok;
 }
 
-static int v_string(vctx_t *c, const snode_t *n, apr_uint32_t i)
+ALWAYS_INLINE int v_string(vctx_t *c, const snode_t *n, apr_uint32_t i)
 {
     apr_size_t len, cps;
     const char *s = apisec_json_tape_str(c->t, i, &len);
     int ok = 1, m;
 
-    if (n->kw & (K_MINLEN | K_MAXLEN)) {
+    /* a string of len bytes has between (len + 3) / 4 and len code points:
+     * count them only when those bounds do not decide */
+    if (((n->kw & K_MINLEN) && (len + 3) / 4 < n->min_len)
+        || ((n->kw & K_MAXLEN) && len > n->max_len)) {
         cps = apisec_json_utf8_len(s, len);
         if ((n->kw & K_MINLEN) && cps < n->min_len) {
             ok = 0, report(c, "string is shorter than minLength", NULL, 0);
@@ -245,6 +240,39 @@ static int v_string(vctx_t *c, const snode_t *n, apr_uint32_t i)
     if (n->format && c->s->assert_formats
         && !apisec_format_check(n->format, s, len)) {
         ok = 0, report(c, "string is not in the required format", NULL, 0);
+    }
+    return ok;
+}
+
+/* v_node for the commonest case, a scalar value against a leaf node (only
+ * type and number or string keywords), without the call and the
+ * bookkeeping that applicators and containers need; the same checks in
+ * the same order, so the same errors. */
+ALWAYS_INLINE int v_value(vctx_t *c, const snode_t *n, apr_uint32_t i)
+{
+    const apisec_json_tok_t *k = &c->t->tok[i];
+    int ok = 1;
+
+    if (!n->leaf || k->type < APISEC_JSON_STRING || c->depth >= MAX_RECURSION) {
+        return v_node(c, n, i, 0);
+    }
+    if (c->exhausted || ++c->steps > c->max_steps) {
+        c->exhausted = 1;
+        return 0;
+    }
+    if ((n->kw & K_TYPE) && !type_ok(n, k)) {
+        ok = 0, report(c, "value has the wrong type", NULL, 0);
+        if (c->quiet) {
+            return 0;
+        }
+    }
+    if (k->type == APISEC_JSON_NUMBER) {
+        if (n->checks & C_NUMBER) {
+            ok &= v_number(c, n, k->u.num);
+        }
+    }
+    else if (k->type == APISEC_JSON_STRING && (n->checks & C_STRING)) {
+        ok &= v_string(c, n, i);
     }
     return ok;
 }
@@ -281,7 +309,7 @@ static int v_array(vctx_t *c, const snode_t *n, apr_uint32_t i)
 
         if (sub) {
             push_index(c, k);
-            ok &= v_node(c, sub, e, 0);
+            ok &= v_value(c, sub, e);
             pop(c);
             if (!ok && c->quiet) {
                 return 0;
@@ -297,9 +325,24 @@ static int v_array(vctx_t *c, const snode_t *n, apr_uint32_t i)
     return ok;
 }
 
-static const sprop_t *find_prop(const snode_t *n, const char *s, apr_size_t len)
+static APR_INLINE const sprop_t *find_prop(const snode_t *n, const char *s,
+                                           apr_size_t len)
 {
     apr_size_t lo = 0, hi = n->nprops;
+
+    if (n->phash) {
+        apr_uint32_t h = apisec_schema_name_hash(s, len), e;
+
+        while ((e = n->phash[h & n->pmask])) {
+            const sprop_t *p = &n->props[e - 1];
+
+            if (p->len == len && apisec_bytes_eq(p->name, s, len)) {
+                return p;
+            }
+            h++;
+        }
+        return NULL;
+    }
 
     while (lo < hi) {
         apr_size_t mid = (lo + hi) / 2;
@@ -362,12 +405,13 @@ static int named(vctx_t *c, const snode_t *n, const char *s, apr_size_t len,
     return 0;
 }
 
-/* One member: propertyNames, then the schemas that apply to its value. */
-static int v_member(vctx_t *c, const snode_t *n, apr_uint32_t key, int enforce)
+/* One member: propertyNames, then the schemas that apply to its value.
+ * p is its entry in n's properties (find_prop), NULL when none. */
+ALWAYS_INLINE int v_member(vctx_t *c, const snode_t *n, apr_uint32_t key,
+                           const sprop_t *p, int enforce)
 {
     apr_size_t len, k;
     const char *s = apisec_json_tape_str(c->t, key, &len);
-    const sprop_t *p = find_prop(n, s, len);
     int ok = 1, matched = (p != NULL);
 
     push_key(c, key);
@@ -376,7 +420,7 @@ static int v_member(vctx_t *c, const snode_t *n, apr_uint32_t key, int enforce)
         report(c, "member name is not allowed by propertyNames", NULL, 0);
     }
     if (p && (ok || !c->quiet)) {
-        ok &= v_node(c, p->schema, key + 1, 0);
+        ok &= v_value(c, p->schema, key + 1);
     }
     for (k = 0; k < n->npats && (ok || !c->quiet); k++) {
         int m = re_match(c, n->pats[k].re, s, len);
@@ -386,7 +430,7 @@ static int v_member(vctx_t *c, const snode_t *n, apr_uint32_t key, int enforce)
         }
         else if (m) {
             matched = 1;
-            ok &= v_node(c, n->pats[k].schema, key + 1, 0);
+            ok &= v_value(c, n->pats[k].schema, key + 1);
         }
     }
     if (!matched && (ok || !c->quiet)) {
@@ -394,7 +438,7 @@ static int v_member(vctx_t *c, const snode_t *n, apr_uint32_t key, int enforce)
             ok = 0, report(c, "member is not allowed", NULL, 0);
         }
         else if (n->addl) {
-            ok &= v_node(c, n->addl, key + 1, 0);
+            ok &= v_value(c, n->addl, key + 1);
         }
         else if (enforce && !named(c, n, s, len, 0)) {
             ok = 0, report(c, "member is not allowed (strict)", NULL, 0);
@@ -417,6 +461,41 @@ static int v_object(vctx_t *c, const snode_t *n, apr_uint32_t i, int enforce)
         ok = 0,
         report(c, "object has more members than maxProperties", NULL, 0);
     }
+    if (n->nprops && (!n->nrequired || n->req_in_props) && count <= FOUND_MAX) {
+        /* one walk looks every member up and sees the required ones; the
+         * errors still come in the same order: required first */
+        const sprop_t *found[FOUND_MAX];
+        apr_uint32_t keys[FOUND_MAX];
+        apr_uint64_t seen = 0;
+
+        const sprop_t *guess = n->pfirst;
+
+        for (k = 0, key = i + 1; k < count; k++) {
+            apr_size_t len;
+            const char *s = apisec_json_tape_str(c->t, key, &len);
+
+            found[k] = guess && guess->len == len
+                               && apisec_bytes_eq(guess->name, s, len)
+                           ? guess
+                           : find_prop(n, s, len);
+            guess = found[k] ? found[k]->next : NULL;
+            keys[k] = key;
+            if (found[k]) {
+                seen |= found[k]->reqbit;
+            }
+            key = apisec_json_tape_next(c->t, key + 1);
+        }
+        for (k = 0; k < n->nrequired && (ok || !c->quiet); k++) {
+            if (!(seen & ((apr_uint64_t)1 << k))) {
+                ok = 0, report(c, "required member is missing",
+                               n->required[k].name, n->required[k].len);
+            }
+        }
+        for (k = 0; k < count && (ok || !c->quiet); k++) {
+            ok &= v_member(c, n, keys[k], found[k], enforce);
+        }
+        return ok;
+    }
     for (k = 0; k < n->nrequired && (ok || !c->quiet); k++) {
         if (!apisec_schema_member(c->t, i, n->required[k].name,
                                   n->required[k].len)) {
@@ -428,7 +507,10 @@ static int v_object(vctx_t *c, const snode_t *n, apr_uint32_t i, int enforce)
         return ok;
     }
     for (k = 0, key = i + 1; k < count && (ok || !c->quiet); k++) {
-        ok &= v_member(c, n, key, enforce);
+        apr_size_t len;
+        const char *s = apisec_json_tape_str(c->t, key, &len);
+
+        ok &= v_member(c, n, key, find_prop(n, s, len), enforce);
         key = apisec_json_tape_next(c->t, key + 1);
     }
     return ok;
@@ -501,7 +583,7 @@ static int v_node(vctx_t *c, const snode_t *n, apr_uint32_t i, int absorbed)
         return 0;
     }
     c->depth++;
-    if ((n->kw & K_TYPE) && !type_ok(n->types, k)) {
+    if ((n->kw & K_TYPE) && !type_ok(n, k)) {
         ok = 0, report(c, "value has the wrong type", NULL, 0);
     }
     if ((n->kw & K_CONST) && !apisec_schema_eq_json(c->t, i, n->cnst)) {
@@ -523,24 +605,26 @@ static int v_node(vctx_t *c, const snode_t *n, apr_uint32_t i, int absorbed)
         c->depth--;
         return 0;
     }
-    enforce = c->strict && !absorbed && n->names_members && !n->addl;
-    switch (k->type) {
-    case APISEC_JSON_NUMBER:
-        ok &= v_number(c, n, k->u.num);
-        break;
-    case APISEC_JSON_STRING:
-        ok &= v_string(c, n, i);
-        break;
-    case APISEC_JSON_ARRAY:
-        ok &= v_array(c, n, i);
-        break;
-    case APISEC_JSON_OBJECT:
+    /* only the keywords the node has (n->checks, made at compile time);
+     * tests rather than a switch: a jump table's indirect branch is
+     * mispredicted more often, and containers come first here since
+     * v_value takes most scalars */
+    if (k->type == APISEC_JSON_OBJECT) {
+        enforce = c->strict && !absorbed && n->names_members && !n->addl;
         ok &= v_object(c, n, i, enforce);
-        break;
-    default:
-        break;
     }
-    if (ok || !c->quiet) {
+    else if (k->type == APISEC_JSON_ARRAY) {
+        ok &= v_array(c, n, i);
+    }
+    else if (k->type == APISEC_JSON_NUMBER) {
+        if (n->checks & C_NUMBER) {
+            ok &= v_number(c, n, k->u.num);
+        }
+    }
+    else if (k->type == APISEC_JSON_STRING && (n->checks & C_STRING)) {
+        ok &= v_string(c, n, i);
+    }
+    if ((n->checks & C_APPLICATORS) && (ok || !c->quiet)) {
         ok &= v_applicators(c, n, i, absorbed || n->names_members);
     }
     c->depth--;

@@ -223,6 +223,7 @@ static int kw_properties(cctx_t *cc, snode_t *n, json_t *v, const char *ptr)
     {
         n->props[k].name = apr_pstrdup(cc->p, key);
         n->props[k].len = strlen(key);
+        n->props[k].order = k;
         if (sub_schema(cc, sv, sub_ptr(cc, ptr, key), &n->props[k].schema)
             < 0) {
             return -1;
@@ -611,6 +612,56 @@ static apr_status_t free_mctx(void *data)
     return APR_SUCCESS;
 }
 
+/* The hash table of n's properties and which of them are required. */
+static void index_props(apr_pool_t *p, snode_t *n)
+{
+    apr_size_t k, j;
+    apr_uint32_t size = 4;
+    sprop_t **byorder;
+
+    if (!n->nprops) {
+        return;
+    }
+    while (size < 2 * n->nprops) {
+        size *= 2;
+    }
+    n->phash = apr_pcalloc(p, sizeof(*n->phash) * size);
+    n->pmask = size - 1;
+    /* the schema's order, for the guess in v_object */
+    byorder = apr_palloc(p, sizeof(*byorder) * n->nprops);
+    for (k = 0; k < n->nprops; k++) {
+        byorder[n->props[k].order] = &n->props[k];
+    }
+    n->pfirst = byorder[0];
+    for (k = 0; k + 1 < n->nprops; k++) {
+        byorder[k]->next = byorder[k + 1];
+    }
+    for (k = 0; k < n->nprops; k++) {
+        apr_uint32_t h =
+            apisec_schema_name_hash(n->props[k].name, n->props[k].len);
+
+        while (n->phash[h & n->pmask]) {
+            h++;
+        }
+        n->phash[h & n->pmask] = (apr_uint32_t)k + 1;
+    }
+    n->req_in_props = n->nrequired <= 64;
+    for (k = 0; k < n->nrequired && n->req_in_props; k++) {
+        for (j = 0; j < n->nprops; j++) {
+            if (n->props[j].len == n->required[k].len
+                && memcmp(n->props[j].name, n->required[k].name,
+                          n->required[k].len)
+                       == 0) {
+                n->props[j].reqbit |= (apr_uint64_t)1 << k;
+                break;
+            }
+        }
+        if (j == n->nprops) {
+            n->req_in_props = 0;
+        }
+    }
+}
+
 apr_status_t apisec_schema_compile(apr_pool_t *p, json_t *schema,
                                    unsigned int flags, apisec_schema_t **out,
                                    const char **errmsg)
@@ -635,6 +686,27 @@ apr_status_t apisec_schema_compile(apr_pool_t *p, json_t *schema,
         snode_t *n = APR_ARRAY_IDX(cc.all, k, snode_t *);
 
         n->names_members = names_members(n, 0);
+        index_props(p, n);
+        n->checks =
+            ((n->kw & (K_MINIMUM | K_MAXIMUM | K_XMIN | K_XMAX | K_MULTIPLE))
+                 ? C_NUMBER
+                 : 0)
+            | ((n->kw & (K_MINLEN | K_MAXLEN)) || n->pattern || n->format
+                   ? C_STRING
+                   : 0)
+            | (n->all.n || n->any.n || n->one.n || n->not_ || n->if_ || n->ref
+                   ? C_APPLICATORS
+                   : 0);
+        n->tmask = ((n->types & T_OBJECT) ? 1u << APISEC_JSON_OBJECT : 0)
+                   | ((n->types & T_ARRAY) ? 1u << APISEC_JSON_ARRAY : 0)
+                   | ((n->types & T_STRING) ? 1u << APISEC_JSON_STRING : 0)
+                   | ((n->types & T_NUMBER) ? 1u << APISEC_JSON_NUMBER : 0)
+                   | ((n->types & T_NULL) ? 1u << APISEC_JSON_NULL : 0)
+                   | ((n->types & T_BOOLEAN)
+                          ? (1u << APISEC_JSON_TRUE) | (1u << APISEC_JSON_FALSE)
+                          : 0);
+        n->leaf = n->boolean < 0 && !(n->checks & C_APPLICATORS)
+                  && !(n->kw & (K_CONST | K_ENUM));
     }
     s = apr_pcalloc(p, sizeof(*s));
     s->root = cc.root;

@@ -4,6 +4,7 @@
 #include "json_tape_int.h"
 
 #include <apr_strings.h>
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,13 +47,6 @@ static int is_ws(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static void skip_ws(parser_t *ps)
-{
-    while (ps->pos < ps->len && is_ws(ps->b[ps->pos])) {
-        ps->pos++;
-    }
-}
-
 static int is_digit(unsigned char c)
 {
     return c >= '0' && c <= '9';
@@ -81,22 +75,36 @@ static int integral(const unsigned char *ip, apr_size_t ni,
     return exp - (long)nf + (long)tz >= 0;
 }
 
-static int number_value(parser_t *ps, apisec_json_tok_t *t)
+/* Exact powers of ten as doubles (10^22 is the last one). */
+static const double pow10_exact[] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+#define MANT_EXACT (1ULL << 53)
+
+/* The value of number token t. mant holds its digits without the point
+ * (exact unless trunc: more digits than fit), e10 the power of ten to
+ * apply. When mant and 10^|e10| are both exact doubles, one IEEE multiply
+ * or divide rounds correctly, so the result is what strtod gives (Clinger's
+ * fast path); only the other numbers (long mantissas, big exponents) go to
+ * strtod. Needs double arithmetic without extended precision. */
+static int number_value(parser_t *ps, apisec_json_tok_t *t, apr_uint64_t mant,
+                        int trunc, long e10)
 {
     const char *s = (const char *)ps->b + t->off;
     char small[64], *buf = small;
 
-    if ((t->flags & APISEC_JSON_F_PLAIN_INT) && t->len - (s[0] == '-') <= 15) {
-        /* at most 15 digits: exact in a double, no strtod needed */
-        double v = 0;
-        apr_uint32_t k = (s[0] == '-');
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    if (!trunc && mant <= MANT_EXACT && e10 >= -22 && e10 <= 22) {
+        double v = (double)mant;
 
-        for (; k < t->len; k++) {
-            v = v * 10 + (s[k] - '0');
-        }
+        v = e10 < 0 ? v / pow10_exact[-e10] : v * pow10_exact[e10];
         t->u.num = (s[0] == '-') ? -v : v;
         return 0;
     }
+#else
+    (void)mant, (void)trunc, (void)e10;
+#endif
     if (t->len >= sizeof(small)) {
         /* strtod needs a terminator; the decode buffer is always long enough
          * and this does not consume it */
@@ -117,7 +125,8 @@ static int parse_number(parser_t *ps)
     apr_size_t i = ps->pos, ni, nf = 0;
     const unsigned char *ip, *fp = NULL;
     long exp = 0;
-    int idx, plain_int = 1;
+    int idx, plain_int = 1, trunc = 0;
+    apr_uint64_t mant = 0;
     apisec_json_tok_t *t;
 
     if (b[i] == '-') {
@@ -129,6 +138,12 @@ static int parse_number(parser_t *ps)
     }
     else if (i < ps->len && b[i] >= '1' && b[i] <= '9') {
         while (i < ps->len && is_digit(b[i])) {
+            if (mant < MANT_EXACT) {
+                mant = mant * 10 + (b[i] - '0');
+            }
+            else {
+                trunc = 1;
+            }
             i++;
         }
     }
@@ -140,6 +155,12 @@ static int parse_number(parser_t *ps)
         plain_int = 0;
         fp = b + ++i;
         while (i < ps->len && is_digit(b[i])) {
+            if (mant < MANT_EXACT) {
+                mant = mant * 10 + (b[i] - '0');
+            }
+            else {
+                trunc = 1;
+            }
             i++;
         }
         nf = (apr_size_t)(b + i - fp);
@@ -181,7 +202,7 @@ static int parse_number(parser_t *ps)
     else if (integral(ip, ni, fp, nf, exp)) {
         t->flags |= APISEC_JSON_F_INTEGER;
     }
-    if (number_value(ps, t) < 0) {
+    if (number_value(ps, t, mant, trunc, exp - (long)nf) < 0) {
         return -1;
     }
     ps->pos = i;
@@ -253,10 +274,23 @@ static int name_cmp(const parser_t *ps, apr_uint32_t a, apr_uint32_t b)
     return a < b ? -1 : (a > b);
 }
 
-static int same_name(const parser_t *ps, apr_uint32_t a, apr_uint32_t b)
+static APR_INLINE int same_name(const parser_t *ps, apr_uint32_t a,
+                                apr_uint32_t b)
 {
-    return ps->tok[a].u.s.len == ps->tok[b].u.s.len
-           && memcmp(name_of(ps, a), name_of(ps, b), ps->tok[a].u.s.len) == 0;
+    const char *x, *y;
+    apr_size_t len = ps->tok[a].u.s.len;
+
+    if (len != ps->tok[b].u.s.len) {
+        return 0;
+    }
+    if (len == 0) {
+        return 1;
+    }
+    x = name_of(ps, a);
+    y = name_of(ps, b);
+    /* names of one object that have the same length mostly differ at the
+     * first or the last byte: no call for those */
+    return x[0] == y[0] && x[len - 1] == y[len - 1] && memcmp(x, y, len) == 0;
 }
 
 /* Heapsort: O(n log n) whatever names an attacker picks, no allocation. */
@@ -300,6 +334,7 @@ static void heapsort_names(const parser_t *ps, apr_uint32_t *a, apr_size_t n)
 }
 
 #define SMALL_OBJECT 16
+#define TAPE_START_MAX 65536
 
 /* Returns the name token of the first member (in document order) whose name
  * an earlier member already has, or 0. */
@@ -307,6 +342,9 @@ static apr_uint32_t find_duplicate(parser_t *ps, apr_uint32_t obj)
 {
     apr_uint32_t n = ps->tok[obj].u.c.count, k, m, key = obj + 1, dup = 0;
     apr_uint32_t small[SMALL_OBJECT], *keys = small;
+    /* small objects: the pairwise loop compares names only when their
+     * lengths agree, and those are at hand here */
+    apr_uint32_t sig[SMALL_OBJECT];
 
     if (n < 2) {
         return 0;
@@ -324,6 +362,9 @@ static apr_uint32_t find_duplicate(parser_t *ps, apr_uint32_t obj)
     }
     for (m = 0; m < n; m++) {
         keys[m] = key;
+        if (n <= SMALL_OBJECT) {
+            sig[m] = ps->tok[key].u.s.len;
+        }
         key = (ps->tok[key + 1].type == APISEC_JSON_OBJECT
                || ps->tok[key + 1].type == APISEC_JSON_ARRAY)
                   ? ps->tok[key + 1].u.c.end
@@ -332,7 +373,7 @@ static apr_uint32_t find_duplicate(parser_t *ps, apr_uint32_t obj)
     if (n <= SMALL_OBJECT) {
         for (m = 1; m < n; m++) {
             for (k = 0; k < m; k++) {
-                if (same_name(ps, keys[k], keys[m])) {
+                if (sig[k] == sig[m] && same_name(ps, keys[k], keys[m])) {
                     return keys[m];
                 }
             }
@@ -355,72 +396,15 @@ static apr_uint32_t find_duplicate(parser_t *ps, apr_uint32_t obj)
 
 static int forbidden_name(const char *s, apr_size_t len)
 {
+    /* most names of these lengths differ from all three in the first byte
+     * or the third */
+    if (!(s[0] == '_' || s[0] == 'c' || s[0] == 'p')
+        || !(s[2] == 'p' || s[2] == 'n' || s[2] == 'o')) {
+        return 0;
+    }
     return (len == 9 && memcmp(s, "__proto__", 9) == 0)
            || (len == 11 && memcmp(s, "constructor", 11) == 0)
            || (len == 9 && memcmp(s, "prototype", 9) == 0);
-}
-
-/* At pos (whitespace skipped): a member name, the colon, whitespace. */
-static int begin_member(parser_t *ps, level_t *lv)
-{
-    const char *name;
-    apr_size_t nlen;
-    apisec_json_tok_t *t;
-    int idx;
-
-    if (ps->pos >= ps->len) {
-        return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
-    }
-    if (ps->b[ps->pos] != '"') {
-        return fail(ps, APISEC_JSON_ERR_SYNTAX, ps->pos);
-    }
-    idx = apisec_json_tape_scan_string(ps);
-    if (idx < 0) {
-        return -1;
-    }
-    t = &ps->tok[idx];
-    name = name_of(ps, (apr_uint32_t)idx);
-    nlen = t->u.s.len;
-    if (memchr(name, '\0', nlen)) {
-        return fail(ps, APISEC_JSON_ERR_NUL_IN_NAME, t->off - 1);
-    }
-    lv->key = (apr_uint32_t)idx;
-    if (!ps->allow_proto && forbidden_name(name, nlen)) {
-        lv->in_member = 1; /* so the pointer names the member */
-        return fail(ps, APISEC_JSON_ERR_FORBIDDEN_NAME, t->off - 1);
-    }
-    skip_ws(ps);
-    if (ps->pos >= ps->len) {
-        return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
-    }
-    if (ps->b[ps->pos] != ':') {
-        return fail(ps, APISEC_JSON_ERR_SYNTAX, ps->pos);
-    }
-    ps->pos++;
-    skip_ws(ps);
-    lv->in_member = 1;
-    return 0;
-}
-
-static int open_container(parser_t *ps, apisec_json_type_e type)
-{
-    level_t *lv;
-    int idx;
-
-    if (ps->depth >= ps->max_depth) {
-        return fail(ps, APISEC_JSON_ERR_DEPTH, ps->pos);
-    }
-    idx = new_tok(ps, type, ps->pos);
-    if (idx < 0) {
-        return -1;
-    }
-    lv = &ps->stack[ps->depth++];
-    lv->tok = (apr_uint32_t)idx;
-    lv->key = 0;
-    lv->in_member = 0;
-    ps->pos++;
-    skip_ws(ps);
-    return 0;
 }
 
 /* Closes the top container (pos at its closing bracket). */
@@ -447,112 +431,173 @@ static int close_container(parser_t *ps)
     return 0;
 }
 
-static int parse_scalar(parser_t *ps)
-{
-    unsigned char c = ps->b[ps->pos];
+/* Skips JSON whitespace at pos; compact bodies mostly have none, and every
+ * byte above the space is not whitespace. */
+#define SKIP_WS()                                                              \
+    do {                                                                       \
+        while (pos < len && b[pos] <= ' ' && is_ws(b[pos])) {                  \
+            pos++;                                                             \
+        }                                                                      \
+    } while (0)
 
-    if (c == '"') {
-        return apisec_json_tape_scan_string(ps);
-    }
-    if (c == '-' || is_digit(c)) {
-        return parse_number(ps);
-    }
-    return parse_literal(ps);
-}
+/* Calls a helper that works on ps->pos, and takes its position back. */
+#define AT_POS(call)                                                           \
+    do {                                                                       \
+        ps->pos = pos;                                                         \
+        if ((call) < 0) {                                                      \
+            return -1;                                                         \
+        }                                                                      \
+        pos = ps->pos;                                                         \
+    } while (0)
 
-/* After a value completed: separators and closing brackets until the next
- * value is due (returns 1) or the text is complete (returns 0). */
-static int after_value(parser_t *ps)
-{
-    for (;;) {
-        level_t *lv;
-        apisec_json_tok_t *ct;
-        unsigned char c;
-
-        if (ps->depth == 0) {
-            skip_ws(ps);
-            if (ps->pos != ps->len) {
-                return fail(ps, APISEC_JSON_ERR_TRAILING, ps->pos);
-            }
-            return 0;
-        }
-        lv = &ps->stack[ps->depth - 1];
-        ct = &ps->tok[lv->tok];
-        if (lv->in_member) {
-            ct->u.c.count++;
-            lv->in_member = 0;
-        }
-        skip_ws(ps);
-        if (ps->pos >= ps->len) {
-            return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
-        }
-        c = ps->b[ps->pos];
-        if (c == ',') {
-            ps->pos++;
-            skip_ws(ps);
-            if (ct->type == APISEC_JSON_OBJECT) {
-                return begin_member(ps, lv) < 0 ? -1 : 1;
-            }
-            lv->in_member = 1;
-            return 1;
-        }
-        if (c != (ct->type == APISEC_JSON_OBJECT ? '}' : ']')) {
-            return fail(ps, APISEC_JSON_ERR_SYNTAX, ps->pos);
-        }
-        if (close_container(ps) < 0) {
-            return -1;
-        }
-    }
-}
-
+/* The whole grammar in one loop, the position in a local: a value is due,
+ * then separators and closing brackets, then a member name and its colon.
+ * Each step is small, so keeping the state in registers rather than going
+ * through ps and a call per step is most of the parser's speed. The stack
+ * (ps->stack, each level's token, current member name and in_member) is
+ * kept exactly as error_pointer() reads it. */
 static int run(parser_t *ps)
 {
-    skip_ws(ps);
-    if (ps->pos == ps->len) {
-        return fail(ps, APISEC_JSON_ERR_EMPTY, ps->len);
+    const unsigned char *b = ps->b;
+    const apr_size_t len = ps->len;
+    apr_size_t pos = ps->pos;
+    level_t *lv;
+    int idx;
+
+    SKIP_WS();
+    if (pos == len) {
+        return fail(ps, APISEC_JSON_ERR_EMPTY, len);
     }
     for (;;) {
-        int rc;
         unsigned char c;
 
         /* a value is due at pos, whitespace skipped */
-        if (ps->pos >= ps->len) {
-            return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
+        if (pos >= len) {
+            return fail(ps, APISEC_JSON_ERR_TRUNCATED, len);
         }
-        c = ps->b[ps->pos];
-        if (c == '{' || c == '[') {
+        c = b[pos];
+        if (c == '"') {
+            AT_POS(apisec_json_tape_scan_string(ps));
+        }
+        else if (c == '{' || c == '[') {
             int obj = (c == '{');
 
-            if (open_container(ps, obj ? APISEC_JSON_OBJECT : APISEC_JSON_ARRAY)
-                < 0) {
+            if (ps->depth >= ps->max_depth) {
+                return fail(ps, APISEC_JSON_ERR_DEPTH, pos);
+            }
+            idx =
+                new_tok(ps, obj ? APISEC_JSON_OBJECT : APISEC_JSON_ARRAY, pos);
+            if (idx < 0) {
                 return -1;
             }
-            if (ps->pos >= ps->len) {
-                return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
+            lv = &ps->stack[ps->depth++];
+            lv->tok = (apr_uint32_t)idx;
+            lv->key = 0;
+            lv->in_member = 0;
+            pos++;
+            SKIP_WS();
+            if (pos >= len) {
+                return fail(ps, APISEC_JSON_ERR_TRUNCATED, len);
             }
-            if (ps->b[ps->pos] == (obj ? '}' : ']')) {
-                if (close_container(ps) < 0) {
-                    return -1;
-                }
+            if (b[pos] == (obj ? '}' : ']')) {
+                AT_POS(close_container(ps));
             }
             else if (obj) {
-                if (begin_member(ps, &ps->stack[ps->depth - 1]) < 0) {
-                    return -1;
-                }
-                continue;
+                goto member;
             }
             else {
-                ps->stack[ps->depth - 1].in_member = 1;
+                lv->in_member = 1;
                 continue;
             }
         }
-        else if (parse_scalar(ps) < 0) {
+        else if (c == '-' || is_digit(c)) {
+            AT_POS(parse_number(ps));
+        }
+        else {
+            AT_POS(parse_literal(ps));
+        }
+        /* a value is complete: separators and closing brackets until the
+         * next value is due or the text is complete */
+        for (;;) {
+            apisec_json_tok_t *ct;
+
+            if (ps->depth == 0) {
+                SKIP_WS();
+                if (pos != len) {
+                    return fail(ps, APISEC_JSON_ERR_TRAILING, pos);
+                }
+                ps->pos = pos;
+                return 0;
+            }
+            lv = &ps->stack[ps->depth - 1];
+            ct = &ps->tok[lv->tok];
+            if (lv->in_member) {
+                ct->u.c.count++;
+                lv->in_member = 0;
+            }
+            SKIP_WS();
+            if (pos >= len) {
+                return fail(ps, APISEC_JSON_ERR_TRUNCATED, len);
+            }
+            c = b[pos];
+            if (c == ',') {
+                pos++;
+                SKIP_WS();
+                if (ct->type == APISEC_JSON_OBJECT) {
+                    goto member;
+                }
+                lv->in_member = 1;
+                break;
+            }
+            if (c != (ct->type == APISEC_JSON_OBJECT ? '}' : ']')) {
+                return fail(ps, APISEC_JSON_ERR_SYNTAX, pos);
+            }
+            AT_POS(close_container(ps));
+        }
+        continue;
+
+    member:
+        /* at pos (whitespace skipped): a member name of lv's object, the
+         * colon, whitespace */
+        if (pos >= len) {
+            return fail(ps, APISEC_JSON_ERR_TRUNCATED, len);
+        }
+        if (b[pos] != '"') {
+            return fail(ps, APISEC_JSON_ERR_SYNTAX, pos);
+        }
+        ps->pos = pos;
+        idx = apisec_json_tape_scan_string(ps);
+        if (idx < 0) {
             return -1;
         }
-        rc = after_value(ps);
-        if (rc <= 0) {
-            return rc;
+        pos = ps->pos;
+        {
+            const apisec_json_tok_t *t = &ps->tok[idx];
+            apr_size_t nlen = t->u.s.len;
+
+            /* a raw NUL is a control character the scanner refuses: only
+             * an escape can have made one */
+            if ((t->flags & APISEC_JSON_F_ESCAPED)
+                && memchr(ps->dec + t->u.s.off, '\0', nlen)) {
+                return fail(ps, APISEC_JSON_ERR_NUL_IN_NAME, t->off - 1);
+            }
+            lv->key = (apr_uint32_t)idx;
+            if (!ps->allow_proto && (nlen == 9 || nlen == 11)
+                && forbidden_name(name_of(ps, (apr_uint32_t)idx), nlen)) {
+                lv->in_member = 1; /* so the pointer names the member */
+                return fail(ps, APISEC_JSON_ERR_FORBIDDEN_NAME, t->off - 1);
+            }
         }
+        SKIP_WS();
+        if (pos >= len) {
+            return fail(ps, APISEC_JSON_ERR_TRUNCATED, len);
+        }
+        if (b[pos] != ':') {
+            return fail(ps, APISEC_JSON_ERR_SYNTAX, pos);
+        }
+        pos++;
+        SKIP_WS();
+        lv->in_member = 1;
     }
 }
 
@@ -680,7 +725,13 @@ apisec_json_err_e apisec_json_tape_parse(apr_pool_t *p, const char *buf,
              opts->max_bytes && len > opts->max_bytes ? opts->max_bytes : 0);
         return report(&ps, err, 0);
     }
-    ps.cap = (apr_uint32_t)(len / 16 + 16);
+    /* compact bodies have a token every 10 to 15 bytes: most never grow
+     * the tape; a big body starts at 64k tokens (1.5 MiB) and grows only
+     * if it has that many */
+    ps.cap = (apr_uint32_t)(len / 8 + 16);
+    if (ps.cap > TAPE_START_MAX) {
+        ps.cap = TAPE_START_MAX;
+    }
     ps.tok = apr_palloc(p, sizeof(*ps.tok) * ps.cap);
     ps.stack = apr_palloc(p, sizeof(*ps.stack) * ps.max_depth);
     if (!ps.tok || !ps.stack) {

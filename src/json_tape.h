@@ -35,13 +35,27 @@
  * memory at all. A string without escapes points into the body itself, so the
  * body must outlive the tape. Decoded strings are not NUL-terminated.
  *
- * Numbers are converted with strtod, which reads LC_NUMERIC: httpd runs in
- * the "C" locale; a process that changes LC_NUMERIC must not use this.
+ * Numbers are converted eagerly. When the digits (without the point) fit in
+ * 53 bits and the power of ten is within 10^+-22, one IEEE multiply or
+ * divide gives the correctly rounded double, the same as strtod (Clinger's
+ * fast path; needs FLT_EVAL_METHOD 0, as on x86-64 and arm64, else strtod
+ * is used throughout). Other numbers go to strtod, which reads LC_NUMERIC:
+ * httpd runs in the "C" locale; a process that changes LC_NUMERIC must not
+ * use this.
  */
 #ifndef APISEC_JSON_TAPE_H
 #define APISEC_JSON_TAPE_H
 
 #include <apr_pools.h>
+
+/* For the few small functions of the per-token paths of the parser and the
+ * validator that the compiler
+ * would otherwise leave as calls. */
+#if defined(__GNUC__)
+#define ALWAYS_INLINE static APR_INLINE __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE static APR_INLINE
+#endif
 
 typedef enum {
     APISEC_JSON_OBJECT = 1,

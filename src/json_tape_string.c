@@ -1,22 +1,11 @@
 /* Strings for the tape parser: UTF-8 validation (RFC 3629), escapes and
- * surrogate pairs, decoding into the parse's one decode buffer. */
+ * surrogate pairs, decoding into the parse's one decode buffer.
+ *
+ * Strings are most of a request body's bytes, so runs of plain bytes
+ * (printable ASCII other than the quote and the backslash) are skipped
+ * eight at a time (SWAR, json_tape_int.h); UTF-8 is validated only where a byte
+ * with the high bit set stops the run, one sequence at a time. */
 #include "json_tape_int.h"
-
-/* Bytes that need no attention inside a string: printable ASCII except the
- * quote and the backslash. */
-static const unsigned char plain[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-};
 
 /* Length of the well-formed UTF-8 sequence at s (RFC 3629 table 3-7), or 0.
  * Only called for a lead byte >= 0x80. */
@@ -73,11 +62,29 @@ apr_size_t apisec_json_utf8_len(const char *s, apr_size_t len)
     return n;
 }
 
+/* One more than the value of a hex digit, 0 for any other byte. */
+static const unsigned char hex1[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,
+    ['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12,
+    ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16, ['a'] = 11, ['b'] = 12,
+    ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16};
+
 static int hex4(parser_t *ps, apr_size_t i, unsigned int *cp)
 {
     unsigned int v = 0;
     int k;
 
+    if (i + 4 <= ps->len) {
+        /* four lookups; on a bad digit the loop below finds which */
+        const unsigned char *h = ps->b + i;
+        unsigned int a = hex1[h[0]], b = hex1[h[1]], c = hex1[h[2]],
+                     d = hex1[h[3]];
+
+        if (a && b && c && d) {
+            *cp = ((a - 1) << 12) | ((b - 1) << 8) | ((c - 1) << 4) | (d - 1);
+            return 0;
+        }
+    }
     for (k = 0; k < 4; k++, i++) {
         unsigned char c;
 
@@ -179,7 +186,11 @@ static int string_escaped(parser_t *ps, apisec_json_tok_t *t, apr_size_t start,
     o += i - start;
     for (;;) {
         unsigned char c;
+        apr_size_t e = plain_run(b, i, ps->len);
 
+        memcpy(o, b + i, e - i);
+        o += e - i;
+        i = e;
         if (i >= ps->len) {
             return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
         }
@@ -234,10 +245,6 @@ static int string_escaped(parser_t *ps, apisec_json_tok_t *t, apr_size_t start,
         else if (c < 0x20) {
             return fail(ps, APISEC_JSON_ERR_CONTROL, i);
         }
-        else if (c < 0x80) {
-            *o++ = (char)c;
-            i++;
-        }
         else {
             int n = utf8_seq(b + i, ps->len - i);
 
@@ -258,24 +265,17 @@ static int string_escaped(parser_t *ps, apisec_json_tok_t *t, apr_size_t start,
     return 0;
 }
 
-/* A string at pos (at the quote); returns its token index or -1. */
-int apisec_json_tape_scan_string(parser_t *ps)
+/* The rest of string token idx (see apisec_json_tape_scan_string): i is
+ * the first byte after start that is not plain. */
+int apisec_json_tape_scan_string_rest(parser_t *ps, int idx, apr_size_t start,
+                                      apr_size_t i)
 {
     const unsigned char *b = ps->b;
-    apr_size_t start = ps->pos + 1, i = start;
-    apisec_json_tok_t *t;
-    int idx = new_tok(ps, APISEC_JSON_STRING, start);
+    apisec_json_tok_t *t = &ps->tok[idx];
 
-    if (idx < 0) {
-        return -1;
-    }
-    t = &ps->tok[idx];
     for (;;) {
         unsigned char c;
 
-        while (i < ps->len && plain[b[i]]) {
-            i++;
-        }
         if (i >= ps->len) {
             return fail(ps, APISEC_JSON_ERR_TRUNCATED, ps->len);
         }
@@ -295,7 +295,7 @@ int apisec_json_tape_scan_string(parser_t *ps)
             if (!n) {
                 return fail(ps, APISEC_JSON_ERR_UTF8, i);
             }
-            i += n;
+            i = plain_run(b, i + n, ps->len);
         }
     }
     t->len = (apr_uint32_t)(i - start);
