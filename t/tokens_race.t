@@ -52,8 +52,9 @@ sub server {
 
 sub curl {
     my ($port, @a) = @_;
-    open my $c, '-|', 'curl', '-sS', '-D', '-', '--max-time', '10', @a, "http://127.0.0.1:$port"
-        . pop(@a) or die;
+    my $path = pop @a;
+    open my $c, '-|', 'curl', '-sS', '-D', '-', '--max-time', '10', @a, "http://127.0.0.1:$port$path"
+        or die;
     local $/; my $out = <$c> // ''; close $c;
     my ($st) = $out =~ m{^HTTP/\S+ (\d+)};
     return [$st // 0, $out];
