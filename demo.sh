@@ -45,13 +45,12 @@ rm -f "$run/users.db"
 cat conf/demo/users.sql conf/demo/users-demo.sql | sqlite3 "$run/users.db"
 chmod a+rx "$run"
 chmod a+r "$run/users.db"
-# Login and tokens (issue 6): two more demo users, one with a bcrypt and
-# one with an argon2id hash, made as htpasswd and argon2 write them.
-bc=$(htpasswd -nbB -C 10 alice alice-demo-pw | cut -d: -f2 | tr -d '\n')
-a2=$(printf %s bob-demo-pw | argon2 "$(openssl rand -hex 8)" -id -t 3 -m 16 -p 1 -e)
-sqlite3 "$run/users.db" "INSERT OR IGNORE INTO users (id, username, password_hash, role, email)
-    VALUES ('u-alice', 'alice', '$bc', 'reader', 'alice@example.com'),
-           ('u-bob', 'bob', '$a2', 'admin', 'bob@example.com');"
+# Login (issue 6): the users above log in with USER-demo-password (bcrypt,
+# as htpasswd -B writes it); dana's hash is argon2id, as the argon2 tool
+# writes it.
+a2=$(printf %s dana-demo-password | argon2 "$(openssl rand -hex 8)" -id -t 3 -m 16 -p 1 -e)
+sqlite3 "$run/users.db" "INSERT INTO users (id, username, password_hash, role, email)
+    VALUES ('dana', 'dana', '$a2', 'admin', 'dana@demo.local');"
 userlines=""
 if [ "$(id -u)" = 0 ]; then
     # httpd's children must not run as root; they only read the demo files.
@@ -124,10 +123,10 @@ Rate limits: 5 a minute on /public/ (the sixth is a 429 with Retry-After and Rat
   for i in 1 2 3; do curl -s -o /dev/null -w '%{http_code} ' -H 'Authorization: Bearer bad' $h/api/v1/me; done; echo
   curl -i -H "Authorization: Bearer \$(scripts/demo-token alice)" $h/api/v1/me
   curl -s $h/metrics
-Login (bcrypt alice, argon2id bob), the token at /api/v1/me, refresh rotation, logout, the JWKS (over HTTPS: the refresh cookie is __Host-):
-  curl -sk -c $run/jar -H 'Content-Type: application/json' -d '{"username":"alice","password":"alice-demo-pw"}' $s/auth/login
+Login (alice: bcrypt, dana: argon2id), the token at /api/v1/me, refresh rotation, logout, the JWKS (over HTTPS: the refresh cookie is __Host-):
+  curl -sk -c $run/jar -H 'Content-Type: application/json' -d '{"username":"alice","password":"alice-demo-password"}' $s/auth/login
   curl -sk -H 'Content-Type: application/json' -d '{"username":"alice","password":"wrong"}' $s/auth/login
-  T=\$(curl -sk -c $run/jar -H 'Content-Type: application/json' -d '{"username":"bob","password":"bob-demo-pw"}' $s/auth/login | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')
+  T=\$(curl -sk -c $run/jar -H 'Content-Type: application/json' -d '{"username":"dana","password":"dana-demo-password"}' $s/auth/login | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')
   curl -sk -H "Authorization: Bearer \$T" $s/api/v1/me
   curl -sk -b $run/jar -c $run/jar -X POST $s/auth/refresh
   curl -sk -i -b $run/jar -c $run/jar -H "Authorization: Bearer \$T" -X POST $s/auth/logout
