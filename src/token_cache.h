@@ -9,11 +9,12 @@
  *   the same length verified with the same key set. A SCOPE must name one
  *   set of keys for as long as the cache lives: a key set that changes (a
  *   refreshed JWKS) needs a new identity, and the address of a freed set
- *   must not come back as another's while entries may name it. The set an entry lives
- *   in is chosen by SipHash-2-4 of the token's length and last bytes (its
- *   signature) under a random per-process key; the hash only picks the set,
- *   the full compare decides, so a collision costs a verification, never a
- *   wrong answer.
+ *   must not come back as another's while entries may name it.
+ * - The set an entry lives in is picked by a strongly universal hash
+ *   (vector multiply-shift) of the token's length and last 32 bytes (its
+ *   signature) under random per-process coefficients; the hash only picks
+ *   the set, the full compare decides, so a collision costs a verification,
+ *   never a wrong answer.
  * - Never used at or after EXPIRES (the token's exp): such an entry misses
  *   and is dropped.
  * - Bounded: a fixed number of slots, 4-way set associative. A new token
