@@ -39,6 +39,12 @@ if [ ! -s "$run/keys/demo-es256.pem" ]; then
     openssl pkey -in "$run/keys/demo-es256.pem" -pubout \
         -out "$run/keys/demo-es256.pub.pem"
 fi
+# Users through mod_dbd (issue 6): the users database, made afresh from the
+# schema and the demo users at every start; httpd's children only read it.
+rm -f "$run/users.db"
+cat conf/demo/users.sql conf/demo/users-demo.sql | sqlite3 "$run/users.db"
+chmod a+rx "$run"
+chmod a+r "$run/users.db"
 userlines=""
 if [ "$(id -u)" = 0 ]; then
     # httpd's children must not run as root; they only read the demo files.
@@ -92,6 +98,18 @@ What reaches the application (a CGI echo); spoofed X-APISec-* headers are droppe
 JSON validation: a good order reaches the application byte for byte; a bad one is a 400 naming each error's JSON pointer:
   curl -s -H 'Content-Type: application/json' -d '{"items":[{"productId":"3f2504e0-4f89-41d3-9a0c-0305e82c3301","quantity":2}],"shipping":{"name":"Ada Lovelace","street":"12 St James Sq","city":"London","postalCode":"SW1Y 4JH","country":"GB"}}' $h/api/v1/orders
   curl -s -H 'Content-Type: application/json' -d '{"items":[{"productId":"not-a-uuid","quantity":0}],"shipping":{"name":"Ada","street":"1 Main St","city":"Paris","postalCode":"75001","country":"XX"},"isAdmin":true}' $h/api/v1/orders
+Users through mod_dbd (SQLite, $run/users.db): alice is known (APISEC_USER_* reach the
+application); nobody is unknown, mallory inactive, and bob's token_version 1 kills tokens
+without ver (401 each); only an admin row passes Require apisec-user role admin (alice 403,
+root 200); raising token_version kills alice's tokens:
+  curl -s -H "Authorization: Bearer \$(scripts/demo-token alice)" $h/api/v1/me
+  curl -i -H "Authorization: Bearer \$(scripts/demo-token nobody)" $h/api/v1/staff
+  curl -i -H "Authorization: Bearer \$(scripts/demo-token mallory)" $h/api/v1/staff
+  curl -i -H "Authorization: Bearer \$(scripts/demo-token bob)" $h/api/v1/staff
+  curl -i -H "Authorization: Bearer \$(scripts/demo-token alice)" $h/api/v1/staff
+  curl -s -H "Authorization: Bearer \$(scripts/demo-token root)" $h/api/v1/staff
+  sqlite3 $run/users.db "UPDATE users SET token_version = 1 WHERE id = 'alice'"
+  curl -i -H "Authorization: Bearer \$(scripts/demo-token alice)" $h/api/v1/staff
 Rate limits: 5 a minute on /public/ (the sixth is a 429 with Retry-After and RateLimit fields), 3 failed logins a minute, metrics:
   for i in 1 2 3 4 5; do curl -s -o /dev/null -w '%{http_code} ' $h/public/status.json; done; echo
   curl -i $h/public/status.json

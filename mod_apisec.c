@@ -10,6 +10,7 @@
 
 #include "src/ap_glue.h"
 #include "src/config.h"
+#include "src/ap_jwks.h"
 
 /* Override classes decide what a tenant's .htaccess may use:
  * response headers and CORS are FileInfo (as mod_headers' Header is),
@@ -138,6 +139,42 @@ static const command_rec apisec_cmds[] = {
     AP_INIT_FLAG("APISecJSONStrict", apisec_cmd_json_strict, NULL,
                  RSRC_CONF | ACCESS_CONF,
                  "On: objects reject members their schema does not name"),
+
+    /* Users through mod_dbd (issue 6, user lookup): the operator's, not a
+     * tenant's (no .htaccess): the statement is prepared by mod_dbd per
+     * server at startup, and the query decides who gets in. */
+    AP_INIT_TAKE1("APISecUserQuery", apisec_cmd_user_query, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "\"SELECT ... WHERE id = %s\" run through mod_dbd with the "
+                  "user of a verified token, or off"),
+    AP_INIT_TAKE1("APISecUserCacheTTL", apisec_cmd_user_cache_ttl, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "seconds a user's row is reused without asking the "
+                  "database, or off (default)"),
+    AP_INIT_TAKE1("APISecUserCacheSize", apisec_cmd_user_cache_size, NULL,
+                  RSRC_CONF, "rows remembered per process (default 1024)"),
+    /* Remote key sets (issue 8): the URL form of APISecJWTKey is above;
+     * the settings are the server's, for every provider. */
+    AP_INIT_FLAG("APISecJWTIssuerDiscovery", apisec_cmd_jwt_discovery, NULL,
+                 DIR_JWT,
+                 "On: the JWKS URL from the metadata of APISecJWTIssuer"),
+    AP_INIT_TAKE2("APISecJWKSRefresh", apisec_cmd_jwks_refresh, NULL, RSRC_CONF,
+                  "MIN MAX: bounds of the provider's max-age (default 5m 24h)"),
+    AP_INIT_TAKE1("APISecJWKSTimeout", apisec_cmd_jwks_time, (void *)0,
+                  RSRC_CONF, "time for a whole fetch (default 3s)"),
+    AP_INIT_TAKE1("APISecJWKSMinRefetch", apisec_cmd_jwks_time, (void *)1,
+                  RSRC_CONF,
+                  "at most one fetch on an unknown kid this often "
+                  "(default 60s)"),
+    AP_INIT_TAKE1("APISecJWKSMaxStale", apisec_cmd_jwks_time, (void *)2,
+                  RSRC_CONF,
+                  "the last good keys serve this long without a successful "
+                  "fetch (default 24h)"),
+    AP_INIT_TAKE1("APISecJWKSCA", apisec_cmd_jwks_ca, NULL, RSRC_CONF,
+                  "PEM file of the CAs that sign the providers' certificates "
+                  "(default: the system's)"),
+    AP_INIT_ITERATE("APISecJWKSAllow", apisec_cmd_jwks_allow, NULL, RSRC_CONF,
+                    "URL prefixes .htaccess files may take keys from"),
     {NULL}};
 
 static void apisec_register_hooks(apr_pool_t *p)
@@ -177,6 +214,16 @@ static void apisec_register_hooks(apr_pool_t *p)
     ap_hook_fixups(apisec_json_fixups, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_input_filter(APISEC_JSON_FILTER, apisec_json_body_filter, NULL,
                              AP_FTYPE_CONTENT_SET);
+    /* Users through mod_dbd (issue 6, user lookup): run from AuthType
+     * JWT's check_user_id; the row cache is made per process. */
+    ap_hook_pre_config(apisec_users_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(apisec_users_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    apisec_register_user_authz(p);
+    /* Remote key sets (issue 8): shared memory per configuration, a
+     * fetcher thread per process. */
+    ap_hook_pre_config(apisec_jwks_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(apisec_jwks_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(apisec_jwks_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 /* clang-format off */

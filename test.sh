@@ -13,6 +13,8 @@ mode=${1:-all}
 scripts/deps.sh test
 # helmet itself, the reference of t/helmet_parity.t (pinned in t/node).
 (cd t/node && npm ci --silent --no-audit --no-fund >/dev/null)
+# The OpenID provider of t/jwks*.t: panva's oidc-provider (pinned in t/oidc).
+(cd t/oidc && npm ci --silent --no-audit --no-fund >/dev/null)
 
 echo "== build (-Wall -Wextra -Werror)"
 scripts/build.sh build

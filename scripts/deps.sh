@@ -3,7 +3,8 @@
 #   scripts/deps.sh build|test|demo|bench
 # build: compiler, autotools, httpd headers and the libraries the module links.
 # test:  build + Apache::Test, curl, memcached, clang (fuzzing, ASan runtime),
-#        Node.js for the helmet parity check, python3-jwt / Crypt::JWT.
+#        Node.js for the helmet parity check, python3-jwt / Crypt::JWT,
+#        SQLite and PostgreSQL with their apr_dbd drivers (users tests).
 # demo:  build + sqlite3 and curl.
 # bench: test + wrk and ab.
 set -eu
@@ -15,9 +16,11 @@ case $what in
   build) ;;
   demo)  pkgs="$pkgs curl sqlite3 libaprutil1-dbd-sqlite3 python3-jwt" ;;
   test)  pkgs="$pkgs libapache2-mod-perl2 curl memcached clang libclang-rt-14-dev
-               python3-jwt libcrypt-jwt-perl sqlite3 libaprutil1-dbd-sqlite3 perl" ;;
+               python3-jwt libcrypt-jwt-perl sqlite3 libaprutil1-dbd-sqlite3 perl
+               postgresql libaprutil1-dbd-pgsql" ;;
   bench) pkgs="$pkgs libapache2-mod-perl2 curl memcached wrk apache2-utils valgrind util-linux
-               python3-jwt libapache2-mod-auth-openidc" ;;
+               python3-jwt libapache2-mod-auth-openidc
+               sqlite3 libaprutil1-dbd-sqlite3 postgresql libaprutil1-dbd-pgsql" ;;
   *) echo "usage: $0 build|test|demo|bench" >&2; exit 2 ;;
 esac
 # bench/ratelimit.sh compares with mod_qos (issue 4), bench/json.sh with

@@ -16,6 +16,7 @@
 #include "jwt_claims.h"
 #include "problem.h"
 #include "token_cache.h"
+#include "ap_jwks.h"
 
 #include "http_core.h"
 #include "http_log.h"
@@ -481,8 +482,9 @@ static const memo_t *memo_remember(request_rec *r, const apisec_dir_conf_t *c,
  * On a cache hit this costs a hash, a lookup, the time checks and, after
  * the first request under this policy, no JSON work at all. */
 static const char *verify(request_rec *r, const apisec_dir_conf_t *c,
-                          const char *token, apr_size_t len, json_t **header,
-                          json_t **claims, const memo_t **memo)
+                          const char *token, apr_size_t len,
+                          const apisec_jwk_set_t *keys, const void *scope,
+                          json_t **header, json_t **claims, const memo_t **memo)
 {
     apr_time_t now = apr_time_now();
     apisec_jwt_policy_t pol;
@@ -495,8 +497,8 @@ static const char *verify(request_rec *r, const apisec_dir_conf_t *c,
 
     policy_of(c, &pol);
     if (cache) {
-        e = apisec_token_cache_get(cache, token, len, c->jwt_keys, now,
-                                   memo_matches, c, &found);
+        e = apisec_token_cache_get(cache, token, len, scope, now, memo_matches,
+                                   c, &found);
     }
     if (e) {
         times = e->times;
@@ -509,8 +511,8 @@ static const char *verify(request_rec *r, const apisec_dir_conf_t *c,
         if (bad) {
             return bad;
         }
-        err = apisec_jose_decode_jwt(r->pool, token, len, c->jwt_keys,
-                                     c->jwt_algs, &jws, claims);
+        err = apisec_jose_decode_jwt(r->pool, token, len, keys, c->jwt_algs,
+                                     &jws, claims);
         if (err != APISEC_JOSE_OK) {
             return apisec_jose_strerror(err);
         }
@@ -527,7 +529,7 @@ static const char *verify(request_rec *r, const apisec_dir_conf_t *c,
     /* Not remembered within the leeway after exp: it would be stale at
      * once. */
     if (cache && !e && expiry_of(&times, now) > now) {
-        e = apisec_token_cache_put(cache, token, len, c->jwt_keys,
+        e = apisec_token_cache_put(cache, token, len, scope,
                                    expiry_of(&times, now), *header, *claims,
                                    &times, alg);
     }
@@ -570,12 +572,15 @@ int apisec_check_user_id(request_rec *r)
     const memo_t *memo = NULL;
     apr_size_t len = 0;
     apisec_req_t *st;
+    const apisec_jwk_set_t *keys;
+    const void *scope;
+    int rc;
 
     if (!type || strcasecmp(type, "JWT")) {
         return DECLINED;
     }
     c = apisec_dir_conf(r);
-    if (!c->jwt_algs || !c->jwt_keys) {
+    if (!c->jwt_algs || (!c->jwt_keys && !c->jwt_remote)) {
         ap_log_rerror(
             APLOG_MARK, APLOG_ERR, 0, r,
             APLOGNO(
@@ -596,7 +601,27 @@ int apisec_check_user_id(request_rec *r)
     case TOKEN_FOUND:
         break;
     }
-    if ((reason = verify(r, c, token, len, &header, &claims, &memo))) {
+    keys = c->jwt_keys;
+    scope = c->jwt_keys;
+    /* Remote key sets (issue 8): the provider's keys, or a 503 when there
+     * are none; an unknown kid may bring a (paced) refetch. */
+    if (c->jwt_remote
+        && (rc = apisec_jwks_keys(r, c->jwt_remote, 0, &keys, &scope)) != OK) {
+        return rc;
+    }
+    reason = verify(r, c, token, len, keys, scope, &header, &claims, &memo);
+    if (reason && c->jwt_remote
+        && reason == apisec_jose_strerror(APISEC_JOSE_UNKNOWN_KEY)) {
+        const void *before = scope;
+        if ((rc = apisec_jwks_keys(r, c->jwt_remote, 1, &keys, &scope)) != OK) {
+            return rc;
+        }
+        if (scope != before) {
+            reason =
+                verify(r, c, token, len, keys, scope, &header, &claims, &memo);
+        }
+    }
+    if (reason) {
         return unauthorized(r, reason, 1);
     }
     if (!memo->user || !*memo->user) {
@@ -610,7 +635,7 @@ int apisec_check_user_id(request_rec *r)
     st->claims = claims;
     ap_set_module_config(r->request_config, &apisec_module, st);
     forward_claims(r, memo);
-    return OK;
+    return apisec_user_lookup(r, claims); /* issue 6: OK, or the answer */
 }
 
 /* The claims of the token that authenticated this request, or of the request

@@ -103,4 +103,13 @@ apr_status_t apisec_json_body_filter(ap_filter_t *f, apr_bucket_brigade *bb,
                                      apr_read_type_e block,
                                      apr_off_t readbytes);
 
+/* Users through mod_dbd (issue 6). ap_users.c: the row of r->user, after
+ * AuthType JWT verified the token: OK, or DONE with the 401 or 503 sent. */
+int apisec_user_lookup(request_rec *r, json_t *claims);
+void apisec_users_child_init(apr_pool_t *pchild, server_rec *s);
+/* The row of this request (or of the one it came from), NULL if none. */
+const struct apisec_user_row_t *apisec_request_user_row(request_rec *r);
+/* ap_authz_users.c: Require apisec-user COLUMN VALUE ... */
+void apisec_register_user_authz(apr_pool_t *p);
+
 #endif

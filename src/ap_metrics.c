@@ -12,6 +12,7 @@
 #include "ap_glue.h"
 #include "config.h"
 #include "store_shm.h"
+#include "ap_jwks.h"
 
 #include "http_log.h"
 #include "http_protocol.h"
@@ -302,5 +303,6 @@ int apisec_metrics_handler(request_rec *r)
                 st.evictions);
         }
     }
+    apisec_jwks_metrics(r); /* remote key sets (issue 8) */
     return OK;
 }

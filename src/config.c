@@ -89,6 +89,7 @@ void *apisec_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     apisec_merge_jwt(p, c, base, add);
     apisec_merge_ratelimit(p, c, base, add);
     apisec_merge_json(c, base, add);
+    apisec_merge_users(c, base, add);
     return c;
 }
 

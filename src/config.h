@@ -86,6 +86,14 @@ typedef struct {
     int json_max_depth;             /* APISecJSONMaxDepth: UNSET or N */
     apr_array_header_t *json_schemas; /* schema rules, NULL unset */
     int json_strict;                /* APISecJSONStrict: UNSET, 0, 1 */
+
+    /* Users through mod_dbd (issue 6): config_users.c, ap_users.c */
+    const struct apisec_user_query_t *user_query; /* APISecUserQuery, NULL
+                                                     unset */
+    int user_cache_ttl; /* APISecUserCacheTTL: 0 unset, -1 off, seconds */
+    /* Remote key sets (issue 8): config_jwks.c, ap_jwks.c */
+    struct apisec_jwks_src_t *jwt_remote; /* APISecJWTKey https://... or
+                                             APISecJWTIssuerDiscovery On */
 } apisec_dir_conf_t;
 
 typedef struct {
@@ -98,6 +106,9 @@ typedef struct {
     apr_size_t shm_size;    /* APISecStore shm size=, 0 unset */
     apisec_store_memcached_conf_t *memcached; /* APISecStore memcached */
     int store_failure;      /* APISecStoreFailure: UNSET, 0 open, 1 closed */
+
+    /* Users through mod_dbd (issue 6): config_users.c */
+    int user_cache_size;    /* APISecUserCacheSize (main server): 0 unset */
 } apisec_srv_conf_t;
 
 extern module AP_MODULE_DECLARE_DATA apisec_module;
@@ -191,6 +202,29 @@ const char *apisec_cmd_json_max_depth(cmd_parms *cmd, void *dconf,
                                       const char *arg);
 const char *apisec_cmd_json_schema(cmd_parms *cmd, void *dconf, int argc,
                                    char *const argv[]);
+
+/* config_users.c: APISecUserQuery, APISecUserCacheTTL, APISecUserCacheSize
+ * (issue 6). */
+#define APISEC_USER_DEFAULT_CACHE_SIZE 1024
+typedef struct apisec_user_query_t {
+    const char *label; /* mod_dbd's statement label; NULL: "off" */
+    const char *sql;   /* kept to prepare it again on a reset connection */
+} apisec_user_query_t;
+void apisec_merge_users(apisec_dir_conf_t *c, const apisec_dir_conf_t *base,
+                        const apisec_dir_conf_t *add);
+const char *apisec_cmd_user_query(cmd_parms *cmd, void *dconf,
+                                  const char *sql);
+const char *apisec_cmd_user_cache_ttl(cmd_parms *cmd, void *dconf,
+                                      const char *arg);
+const char *apisec_cmd_user_cache_size(cmd_parms *cmd, void *sconf,
+                                       const char *arg);
+int apisec_users_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp);
+int apisec_users_cache_wanted(void);
+/* config_jwks.c: remote key sets (issue 8); the rest in ap_jwks.h. Remote
+ * and local keys are replaced together by a child scope that sets either. */
+void apisec_merge_jwks(apisec_dir_conf_t *c, const apisec_dir_conf_t *base,
+                       const apisec_dir_conf_t *add);
 
 static APR_INLINE apisec_dir_conf_t *apisec_dir_conf(request_rec *r)
 {

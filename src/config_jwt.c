@@ -5,6 +5,7 @@
  * directive, file and line. */
 #include "config.h"
 #include "jwt_claims.h"
+#include "ap_jwks.h"
 
 #include "http_log.h"
 #include "apr_strings.h"
@@ -23,9 +24,8 @@ void apisec_merge_jwt(apr_pool_t *p, apisec_dir_conf_t *c,
 {
     /* Key sets and lists are replaced as a whole by a child that sets them:
      * a scope that names its keys means exactly those. */
-    PICK(jwt_keys, NULL);
-    c->jwt_keys_cacheable =
-        add->jwt_keys ? add->jwt_keys_cacheable : base->jwt_keys_cacheable;
+    /* With the remote key set (issue 8): config_jwks.c */
+    apisec_merge_jwks(c, base, add);
     PICK(jwt_algs, 0);
     PICK(jwt_issuers, NULL);
     PICK(jwt_audiences, NULL);
@@ -99,8 +99,13 @@ const char *apisec_cmd_jwt_key(cmd_parms *cmd, void *dconf, int argc,
                          "certificate or a JWKS file");
     }
     if (ap_strchr_c(path, ':') && ap_strstr_c(path, "://")) {
-        return fail(cmd, "keys from URLs are not supported yet: download "
-                         "the provider's JWKS to a file and name that file");
+        /* Remote key sets (issue 8): config_jwks.c */
+        return apisec_jwks_cmd_key_url(cmd, c, kid, path);
+    }
+    if (c->jwt_remote) {
+        return fail(cmd, "this scope takes its keys from a provider's URL: "
+                         "a scope takes keys from files or from one "
+                         "provider, not both");
     }
     path = ap_server_root_relative(cmd->pool, path);
     if (!path) {

@@ -1,0 +1,1 @@
+../../t/data/users.sql
