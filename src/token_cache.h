@@ -6,11 +6,15 @@
  * What it promises:
  * - Keyed by the token itself and by the verifying key set (SCOPE, an
  *   identity the caller chooses): an entry matches only the same bytes of
- *   the same length verified with the same key set. The set an entry lives
- *   in is chosen by SipHash-2-4 of the token's length and last bytes (its
- *   signature) under a random per-process key; the hash only picks the set,
- *   the full compare decides, so a collision costs a verification, never a
- *   wrong answer.
+ *   the same length verified with the same key set. A SCOPE must name one
+ *   set of keys for as long as the cache lives: a key set that changes (a
+ *   refreshed JWKS) needs a new identity, and the address of a freed set
+ *   must not come back as another's while entries may name it.
+ * - The set an entry lives in is picked by a strongly universal hash
+ *   (vector multiply-shift) of the token's length and last 32 bytes (its
+ *   signature) under random per-process coefficients; the hash only picks
+ *   the set, the full compare decides, so a collision costs a verification,
+ *   never a wrong answer.
  * - Never used at or after EXPIRES (the token's exp): such an entry misses
  *   and is dropped.
  * - Bounded: a fixed number of slots, 4-way set associative. A new token
