@@ -322,7 +322,11 @@ const char *apisec_ratelimit_key(apr_pool_t *p, const char *prefix,
     return k;
 }
 
-/* ---- GCRA ---- */
+/* ---- sliding window counter ---- */
+
+/* 64 x 64 -> 128 bits: LIMIT (up to 1e9) times PERIOD in microseconds (up
+ * to 6e11) does not fit 64 bits. */
+__extension__ typedef unsigned __int128 u128_t;
 
 static apr_uint64_t ceil_secs(apr_interval_time_t us)
 {
@@ -331,79 +335,125 @@ static apr_uint64_t ceil_secs(apr_interval_time_t us)
                : (apr_uint64_t)((us + APR_USEC_PER_SEC - 1) / APR_USEC_PER_SEC);
 }
 
-int apisec_ratelimit_gcra(const apisec_ratelimit_spec_t *spec, int have_tat,
-                          apr_time_t tat, apr_time_t now, unsigned cost,
-                          apr_time_t *new_tat, apisec_ratelimit_result_t *res)
+apr_uint64_t apisec_ratelimit_window_of(const apisec_ratelimit_spec_t *spec,
+                                        apr_time_t now)
 {
-    apr_interval_time_t t = spec->interval;
-    /* The burst window: LIMIT intervals, PERIOD rounded up to whole T. */
-    apr_interval_time_t w = t * (apr_interval_time_t)spec->limit;
-    apr_time_t base = have_tat && tat > now ? tat : now;
-    apr_time_t next;
+    return (apr_uint64_t)now / (spec->period * APR_USEC_PER_SEC);
+}
 
-    /* A TAT further ahead than the burst window is never written from this
-     * clock: it comes from a clock that stepped back, or from a server whose
-     * clock runs ahead. Counting from now + W keeps every answer within one
-     * PERIOD instead of blocking for as long as the clocks disagree. */
-    if (base - now > w) {
-        base = now + w;
-    }
-    next = base + t * (apr_interval_time_t)(cost ? cost : 1);
+/* Requests the key may have in window terms at REM microseconds before the
+ * window's end: LIMIT - floor(PREV * REM / PERIOD), at least 0. Rounding
+ * the previous window's weight down lets the last request of a window
+ * pass: with it rounded up (or compared exactly) a window after a busy one
+ * would hold at most LIMIT - 1, and sustained overload would get 1% less
+ * than LIMIT per PERIOD at a limit of 100. */
+static apr_uint64_t room(const apisec_ratelimit_spec_t *spec, apr_uint64_t prev,
+                         apr_uint64_t rem)
+{
+    u128_t w = (u128_t)prev * rem / ((u128_t)spec->period * APR_USEC_PER_SEC);
+
+    return w >= spec->limit ? 0 : spec->limit - (apr_uint64_t)w;
+}
+
+int apisec_ratelimit_window(const apisec_ratelimit_spec_t *spec,
+                            apr_uint64_t prev, apr_uint64_t cur, apr_time_t now,
+                            unsigned cost, apisec_ratelimit_result_t *res)
+{
+    apr_uint64_t p = spec->period * APR_USEC_PER_SEC;
+    apr_uint64_t rem = p - (apr_uint64_t)now % p; /* 1..p */
+    apr_uint64_t have = room(spec, prev, rem), after, at;
+    apr_interval_time_t wait;
+
     memset(res, 0, sizeof(*res));
     res->now = now;
     res->limit = spec->limit;
     res->period = spec->period;
-    res->allowed = next - now <= w;
-    if (!res->allowed) {
-        res->remaining = (apr_uint64_t)((w - (base - now)) / t);
-        res->reset = ceil_secs(base - now);
-        res->retry_after = ceil_secs(next - w - now);
-        return 0;
+    res->allowed = cur < have;
+    after = cur + (res->allowed && cost ? 1 : 0);
+    res->remaining = have > after ? have - after : 0;
+    /* Everything counted has left the estimate once the current window's
+     * count has weighed its last in the next one. */
+    res->reset = after > 0  ? ceil_secs((apr_interval_time_t)(rem + p))
+                 : prev > 0 ? ceil_secs((apr_interval_time_t)rem)
+                            : 0;
+    if (res->allowed) {
+        return cost != 0;
     }
-    if (cost == 0) {
-        res->remaining = (apr_uint64_t)((w - (base - now)) / t);
-        res->reset = ceil_secs(base - now);
-        return 0;
+    if (cur < spec->limit) {
+        /* Later in this window (PREV > 0, or it would have passed), once
+         * floor(PREV * REM' / PERIOD) <= LIMIT - CUR - 1, that is
+         * PREV * REM' < (LIMIT - CUR) * PERIOD. */
+        at = (apr_uint64_t)(((u128_t)(spec->limit - cur) * p - 1) / prev);
+        wait = (apr_interval_time_t)(rem - (at < rem ? at : rem - 1));
     }
-    res->remaining = (apr_uint64_t)((w - (next - now)) / t);
-    res->reset = ceil_secs(next - now);
-    *new_tat = next;
-    return 1;
+    else {
+        /* In the next window, where CUR weighs as PREV does now. */
+        at = (apr_uint64_t)(((u128_t)spec->limit * p - 1) / cur);
+        wait = (apr_interval_time_t)(rem + p - (at < p ? at : p));
+    }
+    res->retry_after = ceil_secs(wait > 0 ? wait : 1);
+    return 0;
 }
 
-/* The stored value: the TAT as 8 bytes, big-endian, microseconds since the
- * epoch, so every server reads the same bytes the same way. Servers sharing
- * memcached must keep their clocks in step (NTP): the skew between them
- * shifts when one sees a key's allowance refill. */
-static void tat_encode(apr_time_t tat, unsigned char b[8])
+/* ---- over the shm store: both counts in one entry, under its lock ---- */
+
+/* 16 bytes, big-endian: the window number, then PREV and CUR as 4 bytes
+ * each (LIMIT fits 32 bits, and no count passes it). */
+static void state_encode(apr_uint64_t k, apr_uint64_t prev, apr_uint64_t cur,
+                         unsigned char b[16])
 {
     int i;
 
-    for (i = 7; i >= 0; --i) {
-        b[i] = (unsigned char)((apr_uint64_t)tat & 0xff);
-        tat = (apr_time_t)((apr_uint64_t)tat >> 8);
+    for (i = 7; i >= 0; --i, k >>= 8) {
+        b[i] = (unsigned char)(k & 0xff);
+    }
+    for (i = 11; i >= 8; --i, prev >>= 8) {
+        b[i] = (unsigned char)(prev & 0xff);
+    }
+    for (i = 15; i >= 12; --i, cur >>= 8) {
+        b[i] = (unsigned char)(cur & 0xff);
     }
 }
 
-static int tat_decode(const unsigned char *b, apr_size_t n, apr_time_t *tat)
+/* The counts as seen from window K: a state of window K-1 has its CUR
+ * become PREV; anything older, or not ours, is a fresh key. */
+static void state_decode(const unsigned char *b, apr_size_t n, apr_uint64_t k,
+                         apr_uint64_t *prev, apr_uint64_t *cur)
 {
-    apr_uint64_t v = 0;
-    apr_size_t i;
+    apr_uint64_t sk = 0, sp = 0, sc = 0;
+    int i;
 
-    if (b == NULL || n != 8) {
-        return 0; /* absent, or not ours: treated as a fresh key */
+    *prev = *cur = 0;
+    if (b == NULL || n != 16) {
+        return;
     }
     for (i = 0; i < 8; ++i) {
-        v = (v << 8) | b[i];
+        sk = (sk << 8) | b[i];
     }
-    *tat = (apr_time_t)v;
-    return 1;
+    for (i = 8; i < 12; ++i) {
+        sp = (sp << 8) | b[i];
+    }
+    for (i = 12; i < 16; ++i) {
+        sc = (sc << 8) | b[i];
+    }
+    if (sk == k) {
+        *prev = sp;
+        *cur = sc;
+    }
+    else if (sk + 1 == k) {
+        *prev = sc;
+    }
 }
 
-/* Kept a second past the TAT: after that the state equals a fresh key. */
-static apr_uint32_t tat_ttl(apr_time_t tat, apr_time_t now)
+/* A window's count is needed until the end of the next window. */
+static apr_uint32_t window_ttl(const apisec_ratelimit_spec_t *spec,
+                               apr_time_t now)
 {
-    return (apr_uint32_t)ceil_secs(tat - now) + 1;
+    apr_uint64_t p = spec->period * APR_USEC_PER_SEC;
+
+    return (apr_uint32_t)ceil_secs(
+               (apr_interval_time_t)(2 * p - (apr_uint64_t)now % p))
+           + 1;
 }
 
 typedef struct {
@@ -411,92 +461,132 @@ typedef struct {
     apr_time_t now;
     unsigned cost;
     apisec_ratelimit_result_t *res;
-} gcra_baton_t;
+} window_baton_t;
 
-static int gcra_update(void *baton, const unsigned char *old, apr_size_t oldlen,
-                       unsigned char *nv, apr_size_t *nlen, apr_uint32_t *ttl)
+static int window_update(void *baton, const unsigned char *old,
+                         apr_size_t oldlen, unsigned char *nv, apr_size_t *nlen,
+                         apr_uint32_t *ttl)
 {
-    gcra_baton_t *b = baton;
-    apr_time_t tat = 0, next, now = b->now ? b->now : apr_time_now();
-    int have = tat_decode(old, oldlen, &tat);
+    window_baton_t *b = baton;
+    apr_time_t now = b->now ? b->now : apr_time_now();
+    apr_uint64_t k = apisec_ratelimit_window_of(b->spec, now), prev, cur;
 
-    if (!apisec_ratelimit_gcra(b->spec, have, tat, now, b->cost, &next,
-                               b->res)) {
+    state_decode(old, oldlen, k, &prev, &cur);
+    if (!apisec_ratelimit_window(b->spec, prev, cur, now, b->cost, b->res)) {
         return 0;
     }
-    tat_encode(next, nv);
-    *nlen = 8;
-    *ttl = tat_ttl(next, now);
+    state_encode(k, prev, cur + 1, nv);
+    *nlen = 16;
+    *ttl = window_ttl(b->spec, now);
     return 1;
 }
 
-/* Contention: every try lost to another process writing the same key, so
- * the key is being hit faster than the store answers. The answer is the
- * same every time (refused, retry after one interval), which errs on the
- * side of the limit and keeps a hot key from spinning. */
-static void contended(const apisec_ratelimit_spec_t *spec,
-                      apisec_ratelimit_result_t *res)
+/* ---- over counters (memcached): one increment per request ---- */
+
+/* The counter of window K of a key: KEY ";" K. Its value is
+ * PREV << 32 | COUNT, PREV being the previous window's count as the
+ * counter's creator read it: so one increment answers both counts. */
+static char *window_key(apr_pool_t *p, const void *key, apr_size_t klen,
+                        apr_uint64_t k, apr_size_t *len)
 {
-    res->allowed = 0;
-    res->contended = 1;
-    res->remaining = 0;
-    res->retry_after = ceil_secs(spec->interval);
+    char num[24], *out;
+    int n = apr_snprintf(num, sizeof(num), ";%" APR_UINT64_T_FMT, k);
+
+    out = apr_palloc(p, klen + (apr_size_t)n + 1);
+    memcpy(out, key, klen);
+    memcpy(out + klen, num, (apr_size_t)n + 1);
+    *len = klen + (apr_size_t)n;
+    return out;
 }
 
-static apr_status_t check_cas(apisec_store_t *store,
-                              const apisec_ratelimit_spec_t *spec,
-                              const void *key, apr_size_t klen, apr_time_t now,
-                              unsigned cost, apisec_ratelimit_result_t *res)
-{
-    unsigned char buf[APISEC_STORE_VALUE_MAX], nv[8];
-    apr_size_t n = 0;
-    apr_uint64_t cas = 0;
-    apr_time_t tat = 0, next, t;
-    apr_status_t rv;
-    int i, have;
+#define COUNT_MASK 0xffffffffu
 
-    for (i = 0; i < APISEC_RATELIMIT_CAS_TRIES; ++i) {
-        rv = apisec_store_get(store, key, klen, buf, &n, &cas);
-        if (apisec_store_failed(rv)) {
-            return rv;
-        }
-        /* Read after the get: a write that wins against us happened
-         * before it, so its time is earlier than ours. */
-        t = now ? now : apr_time_now();
-        have = rv == APR_SUCCESS && tat_decode(buf, n, &tat);
-        if (rv != APR_SUCCESS) {
-            cas = 0;
-        }
-        if (!apisec_ratelimit_gcra(spec, have, tat, t, cost, &next, res)) {
-            return APR_SUCCESS;
-        }
-        tat_encode(next, nv);
-        rv = apisec_store_cas(store, key, klen, nv, sizeof(nv),
-                              tat_ttl(next, t), cas);
-        if (rv == APR_SUCCESS || apisec_store_failed(rv)) {
-            return rv;
-        }
+/* The count kept in a window's counter (its low 32 bits), 0 when absent. */
+static apr_status_t read_count(apisec_store_t *store, const char *key,
+                               apr_size_t klen, apr_uint64_t *count)
+{
+    unsigned char buf[APISEC_STORE_VALUE_MAX];
+    apr_size_t n = 0, i;
+    apr_uint64_t v = 0;
+    apr_status_t rv = apisec_store_get(store, key, klen, buf, &n, NULL);
+
+    *count = 0;
+    if (rv == APISEC_STORE_NOTFOUND) {
+        return APR_SUCCESS;
     }
-    contended(spec, res);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    for (i = 0; i < n && i < 20 && buf[i] >= '0' && buf[i] <= '9'; ++i) {
+        v = v * 10 + (apr_uint64_t)(buf[i] - '0');
+    }
+    *count = v & COUNT_MASK;
     return APR_SUCCESS;
 }
 
-apr_status_t apisec_ratelimit_check(apisec_store_t *store,
+static apr_status_t check_counters(apr_pool_t *p, apisec_store_t *store,
+                                   const apisec_ratelimit_spec_t *spec,
+                                   const void *key, apr_size_t klen,
+                                   apr_time_t now, unsigned cost,
+                                   apisec_ratelimit_result_t *res)
+{
+    apr_uint64_t k, v = 0, prev = 0, delta = cost ? 1 : 0, dummy;
+    apr_size_t wlen, plen;
+    const char *wkey, *pkey;
+    apr_status_t rv;
+
+    if (now == 0) {
+        now = apr_time_now();
+    }
+    k = apisec_ratelimit_window_of(spec, now);
+    wkey = window_key(p, key, klen, k, &wlen);
+    rv = apisec_store_incr_existing(store, wkey, wlen, delta, &v);
+    if (rv == APISEC_STORE_NOTFOUND) {
+        /* The first of this window: the previous count, read once, goes
+         * into the new counter for everyone after. */
+        pkey = window_key(p, key, klen, k - 1, &plen);
+        if ((rv = read_count(store, pkey, plen, &prev)) != APR_SUCCESS) {
+            return rv;
+        }
+        v = prev << 32;
+        if (delta) {
+            rv = apisec_store_incr(store, wkey, wlen, delta, v | delta,
+                                   window_ttl(spec, now), &v);
+        }
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* The count includes this request's increment, and perhaps those of
+     * refused requests not yet taken back: that errs below the limit. */
+    if (apisec_ratelimit_window(spec, v >> 32, (v & COUNT_MASK) - delta, now,
+                                cost, res)
+        || !delta) {
+        return APR_SUCCESS;
+    }
+    /* Refused: its increment is taken back, so the count is of accepted
+     * requests. Should that fail, the count stays one too high, which
+     * errs on the side of the limit; the failure is counted. */
+    (void)apisec_store_decr(store, wkey, wlen, delta, &dummy);
+    return APR_SUCCESS;
+}
+
+apr_status_t apisec_ratelimit_check(apr_pool_t *p, apisec_store_t *store,
                                     const apisec_ratelimit_spec_t *spec,
                                     const void *key, apr_size_t klen,
                                     apr_time_t now, unsigned cost,
                                     apisec_ratelimit_result_t *res)
 {
-    gcra_baton_t b;
+    window_baton_t b;
 
     if (store->ops->update == NULL) {
-        return check_cas(store, spec, key, klen, now, cost, res);
+        return check_counters(p, store, spec, key, klen, now, cost, res);
     }
     b.spec = spec;
     b.now = now;
     b.cost = cost;
     b.res = res;
-    return apisec_store_update(store, key, klen, gcra_update, &b);
+    return apisec_store_update(store, key, klen, window_update, &b);
 }
 
 int apisec_ratelimit_more_restrictive(const apisec_ratelimit_result_t *a,

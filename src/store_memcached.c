@@ -292,6 +292,27 @@ static apr_status_t mc_incr(void *h, const void *key, apr_size_t klen,
     return end(m, &op, rc);
 }
 
+static apr_status_t mc_adjust(void *h, const void *key, apr_size_t klen,
+                              apr_uint64_t delta, int down, apr_uint64_t *value)
+{
+    mc_store_t *m = h;
+    op_t op;
+    uint64_t v = 0;
+    memcached_return_t rc;
+    apr_status_t rv = begin(m, key, klen, &op);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* In the binary protocol these never create: absent is NOTFOUND. */
+    rc = down ? memcached_decrement_by_key(op.mc, op.key, op.klen, op.key,
+                                           op.klen, delta, &v)
+              : memcached_increment_by_key(op.mc, op.key, op.klen, op.key,
+                                           op.klen, delta, &v);
+    *value = v;
+    return end(m, &op, rc);
+}
+
 /* A too long value was not written by this module: reported as
  * MEMCACHED_E2BIG, which end() turns into a failure. */
 static memcached_return_t fetch_one(op_t *op, unsigned char *val,
@@ -393,8 +414,8 @@ static apr_status_t mc_del(void *h, const void *key, apr_size_t klen)
     return end(m, &op, memcached_delete(op.mc, op.key, op.klen, 0));
 }
 
-static const apisec_store_ops_t mc_ops = {"memcached", mc_incr, mc_get, mc_set,
-                                          mc_cas,      mc_del,  NULL};
+static const apisec_store_ops_t mc_ops = {
+    "memcached", mc_incr, mc_get, mc_set, mc_cas, mc_del, NULL, mc_adjust};
 
 const char *apisec_store_memcached_error(apisec_store_t *store)
 {

@@ -272,6 +272,35 @@ static apr_status_t shm_incr(void *h, const void *key, apr_size_t klen,
     return unlock(st, APR_SUCCESS);
 }
 
+static apr_status_t shm_adjust(void *h, const void *key, apr_size_t klen,
+                               apr_uint64_t delta, int down,
+                               apr_uint64_t *value)
+{
+    shm_store_t *st = h;
+    apr_time_t now = st->clock();
+    apr_uint64_t hh[2], v;
+    shm_slot_t *s;
+    char buf[24];
+    apr_status_t rv;
+
+    key_hash(st, key, klen, hh);
+    if ((rv = lock(st)) != APR_SUCCESS) {
+        return rv;
+    }
+    s = find(st, hh, now);
+    if (s == NULL) {
+        return unlock(st, APISEC_STORE_NOTFOUND);
+    }
+    if (!parse_counter(s, &v)) {
+        return unlock(st, APR_EINVAL);
+    }
+    v = down ? (v > delta ? v - delta : 0) : v + delta;
+    apr_snprintf(buf, sizeof(buf), "%" APR_UINT64_T_FMT, v);
+    write_slot(st, s, hh, buf, strlen(buf), s->expires);
+    *value = v;
+    return unlock(st, APR_SUCCESS);
+}
+
 static apr_status_t shm_get(void *h, const void *key, apr_size_t klen,
                             unsigned char *val, apr_size_t *vlen,
                             apr_uint64_t *cas)
@@ -399,8 +428,9 @@ static apr_status_t shm_update(void *h, const void *key, apr_size_t klen,
     return unlock(st, APR_SUCCESS);
 }
 
-static const apisec_store_ops_t shm_ops = {
-    "shm", shm_incr, shm_get, shm_set, shm_cas, shm_del, shm_update};
+static const apisec_store_ops_t shm_ops = {"shm",      shm_incr,  shm_get,
+                                           shm_set,    shm_cas,   shm_del,
+                                           shm_update, shm_adjust};
 
 /* ---- segment ---- */
 
