@@ -489,13 +489,20 @@ static int window_update(void *baton, const unsigned char *old,
 static char *window_key(apr_pool_t *p, const void *key, apr_size_t klen,
                         apr_uint64_t k, apr_size_t *len)
 {
-    char num[24], *out;
-    int n = apr_snprintf(num, sizeof(num), ";%" APR_UINT64_T_FMT, k);
+    char num[22], *e = num + sizeof(num), *out;
+    apr_size_t n;
 
-    out = apr_palloc(p, klen + (apr_size_t)n + 1);
+    do {
+        *--e = (char)('0' + k % 10);
+        k /= 10;
+    } while (k != 0);
+    *--e = ';';
+    n = (apr_size_t)(num + sizeof(num) - e);
+    out = apr_palloc(p, klen + n + 1);
     memcpy(out, key, klen);
-    memcpy(out + klen, num, (apr_size_t)n + 1);
-    *len = klen + (apr_size_t)n;
+    memcpy(out + klen, e, n);
+    out[klen + n] = '\0';
+    *len = klen + n;
     return out;
 }
 
@@ -627,54 +634,97 @@ const char *apisec_ratelimit_headers_parse(const char *arg,
     return NULL;
 }
 
+/* The header values are built per response: from pieces whose lengths
+ * are known, in one allocation, since apr_psprintf's formatter (and
+ * apr_pstrcat's strlen of each piece) cost several times this. */
+typedef struct {
+    const char *s;
+    apr_size_t n;
+} piece_t;
+
+#define LIT(s)                                                                 \
+    {                                                                          \
+        s, sizeof(s) - 1                                                       \
+    }
+
+/* Decimal text of V in BUF (room for 21), as a piece. */
+static piece_t num(char *buf, apr_uint64_t v)
+{
+    char *e = buf + 21;
+    piece_t pc;
+
+    do {
+        *--e = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    pc.s = e;
+    pc.n = (apr_size_t)(buf + 21 - e);
+    return pc;
+}
+
+static const char *join(apr_pool_t *p, const piece_t *pc, int n)
+{
+    apr_size_t len = 0;
+    char *out, *o;
+    int i;
+
+    for (i = 0; i < n; ++i) {
+        len += pc[i].n;
+    }
+    o = out = apr_palloc(p, len + 1);
+    for (i = 0; i < n; ++i) {
+        memcpy(o, pc[i].s, pc[i].n);
+        o += pc[i].n;
+    }
+    *o = '\0';
+    return out;
+}
+
 void apisec_ratelimit_headers(apr_pool_t *p, apisec_ratelimit_headers_e fmt,
                               const apisec_ratelimit_spec_t *spec,
                               const apisec_ratelimit_result_t *res,
                               apr_table_t *out)
 {
+    char b1[21], b2[21], b3[21], b4[21], b5[21];
+    piece_t name = {spec->name, strlen(spec->name)};
+    piece_t limit = num(b1, res->limit), period = num(b2, res->period);
+    piece_t rem = num(b3, res->remaining), reset = num(b4, res->reset);
+
     if (!res->allowed) {
-        apr_table_setn(out, "Retry-After",
-                       apr_psprintf(p, "%" APR_UINT64_T_FMT, res->retry_after));
+        piece_t ra = num(b5, res->retry_after);
+
+        apr_table_setn(out, "Retry-After", join(p, &ra, 1));
     }
     switch (fmt) {
-    case APISEC_RL_HEADERS_IETF:
+    case APISEC_RL_HEADERS_IETF: {
         /* Structured fields (RFC 9651): a list of policy items, each a
          * quoted name with parameters; spec->name holds no '"' or '\'. */
-        apr_table_setn(out, "RateLimit-Policy",
-                       apr_psprintf(p,
-                                    "\"%s\";q=%" APR_UINT64_T_FMT
-                                    ";w=%" APR_UINT64_T_FMT,
-                                    spec->name, res->limit, res->period));
-        apr_table_setn(out, "RateLimit",
-                       apr_psprintf(p,
-                                    "\"%s\";r=%" APR_UINT64_T_FMT
-                                    ";t=%" APR_UINT64_T_FMT,
-                                    spec->name, res->remaining, res->reset));
+        piece_t pol[] = {LIT("\""), name,       LIT("\";q="),
+                         limit,     LIT(";w="), period};
+        piece_t rl[] = {LIT("\""), name, LIT("\";r="), rem, LIT(";t="), reset};
+
+        apr_table_setn(out, "RateLimit-Policy", join(p, pol, 6));
+        apr_table_setn(out, "RateLimit", join(p, rl, 6));
         break;
-    case APISEC_RL_HEADERS_DRAFT7:
-        apr_table_setn(out, "RateLimit",
-                       apr_psprintf(p,
-                                    "limit=%" APR_UINT64_T_FMT
-                                    ", remaining=%" APR_UINT64_T_FMT
-                                    ", reset=%" APR_UINT64_T_FMT,
-                                    res->limit, res->remaining, res->reset));
-        apr_table_setn(
-            out, "RateLimit-Policy",
-            apr_psprintf(p, "%" APR_UINT64_T_FMT ";w=%" APR_UINT64_T_FMT,
-                         res->limit, res->period));
+    }
+    case APISEC_RL_HEADERS_DRAFT7: {
+        piece_t rl[] = {LIT("limit="), limit,           LIT(", remaining="),
+                        rem,           LIT(", reset="), reset};
+        piece_t pol[] = {limit, LIT(";w="), period};
+
+        apr_table_setn(out, "RateLimit", join(p, rl, 6));
+        apr_table_setn(out, "RateLimit-Policy", join(p, pol, 3));
         break;
-    case APISEC_RL_HEADERS_DRAFT6:
-        apr_table_setn(out, "RateLimit-Limit",
-                       apr_psprintf(p, "%" APR_UINT64_T_FMT, res->limit));
-        apr_table_setn(out, "RateLimit-Remaining",
-                       apr_psprintf(p, "%" APR_UINT64_T_FMT, res->remaining));
-        apr_table_setn(out, "RateLimit-Reset",
-                       apr_psprintf(p, "%" APR_UINT64_T_FMT, res->reset));
-        apr_table_setn(
-            out, "RateLimit-Policy",
-            apr_psprintf(p, "%" APR_UINT64_T_FMT ";w=%" APR_UINT64_T_FMT,
-                         res->limit, res->period));
+    }
+    case APISEC_RL_HEADERS_DRAFT6: {
+        piece_t pol[] = {limit, LIT(";w="), period};
+
+        apr_table_setn(out, "RateLimit-Limit", join(p, &limit, 1));
+        apr_table_setn(out, "RateLimit-Remaining", join(p, &rem, 1));
+        apr_table_setn(out, "RateLimit-Reset", join(p, &reset, 1));
+        apr_table_setn(out, "RateLimit-Policy", join(p, pol, 3));
         break;
+    }
     case APISEC_RL_HEADERS_OFF:
         break;
     }
