@@ -1,7 +1,9 @@
 #include "ratelimit.h"
+#include "store_shm.h"
 
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
 #include <string.h>
 #include <strings.h>
 
@@ -481,6 +483,99 @@ static int window_update(void *baton, const unsigned char *old,
     return 1;
 }
 
+/* ---- leases: counted requests a process may pass without a round trip ----
+ *
+ * A process that asks memcached for one request of a key far from its
+ * limit may ask for several: the counter is raised by all of them at once,
+ * so every request let through was counted before it passed (never more
+ * than the limit), and the process passes the rest of its lease locally,
+ * in this window only. The lease is a sixteenth of the room left (at most
+ * LEASE_MAX), so near the limit it is one request, as without leases; what
+ * a process leased and did not use by the window's end stays counted (at
+ * most a sixteenth of the room, per process). */
+
+#define LEASE_MAX 64
+#define LEASE_SHARE 16
+
+typedef struct {
+    apr_uint64_t h[2];   /* SipHash-128 of the key; 0, 0: empty */
+    apr_uint64_t window; /* the window the lease is of */
+    apr_uint64_t left;   /* leased, not yet used */
+    apr_uint64_t prev;   /* the counter's PREV, as last read */
+    apr_uint64_t count;  /* the counter's count, as last read */
+} lease_t;
+
+struct apisec_ratelimit_local {
+    apr_thread_mutex_t *mutex; /* NULL without threads */
+    unsigned char secret[16];
+    apr_uint64_t mask; /* slots - 1 */
+    lease_t *slots;
+};
+
+apr_status_t apisec_ratelimit_local_create(apr_pool_t *p, unsigned slots,
+                                           apisec_ratelimit_local_t **local)
+{
+    apisec_ratelimit_local_t *l = apr_pcalloc(p, sizeof(*l));
+    apr_uint64_t n = 1;
+    apr_status_t rv;
+
+    while (n < slots && n < ((apr_uint64_t)1 << 20)) {
+        n <<= 1;
+    }
+    l->mask = n - 1;
+    l->slots = apr_pcalloc(p, sizeof(*l->slots) * (apr_size_t)n);
+    /* Keyed like the shm table: a client cannot aim two keys at one
+     * slot (which would only cost leases, never pass a request). */
+    if ((rv = apr_generate_random_bytes(l->secret, sizeof(l->secret)))
+        != APR_SUCCESS) {
+        return rv;
+    }
+#if APR_HAS_THREADS
+    if ((rv = apr_thread_mutex_create(&l->mutex, APR_THREAD_MUTEX_DEFAULT, p))
+        != APR_SUCCESS) {
+        return rv;
+    }
+#endif
+    *local = l;
+    return APR_SUCCESS;
+}
+
+static void local_lock(apisec_ratelimit_local_t *l)
+{
+#if APR_HAS_THREADS
+    if (l->mutex != NULL) {
+        apr_thread_mutex_lock(l->mutex);
+    }
+#endif
+}
+
+static void local_unlock(apisec_ratelimit_local_t *l)
+{
+#if APR_HAS_THREADS
+    if (l->mutex != NULL) {
+        apr_thread_mutex_unlock(l->mutex);
+    }
+#endif
+}
+
+static lease_t *lease_of(apisec_ratelimit_local_t *l, const apr_uint64_t h[2])
+{
+    return &l->slots[h[0] & l->mask];
+}
+
+/* The lease to ask for: a sixteenth of the room the counts last read
+ * leave now, 1 to LEASE_MAX; 1 when nothing is known. */
+static apr_uint64_t lease_size(const apisec_ratelimit_spec_t *spec,
+                               apr_uint64_t prev, apr_uint64_t count,
+                               apr_time_t now)
+{
+    apr_uint64_t p = spec->period * APR_USEC_PER_SEC;
+    apr_uint64_t have = room(spec, prev, p - (apr_uint64_t)now % p);
+    apr_uint64_t n = have > count ? (have - count) / LEASE_SHARE : 0;
+
+    return n < 1 ? 1 : n > LEASE_MAX ? LEASE_MAX : n;
+}
+
 /* ---- over counters (memcached): one increment per request ---- */
 
 /* The counter of window K of a key: KEY ";" K. Its value is
@@ -531,54 +626,153 @@ static apr_status_t read_count(apisec_store_t *store, const char *key,
     return APR_SUCCESS;
 }
 
+/* Raises window K's counter by *DELTA (0: reads it), creating it with the
+ * previous window's count when absent. KNOWN says the counter most likely
+ * exists (this process has seen it, or there is no telling): one
+ * operation; else read PREV, then create or add: two. With LEASE, a
+ * counter read that way takes a lease of the room PREV leaves (*DELTA is
+ * then what was added). */
+static apr_status_t counter_add(apr_pool_t *p, apisec_store_t *store,
+                                const apisec_ratelimit_spec_t *spec,
+                                const void *key, apr_size_t klen,
+                                apr_uint64_t k, apr_time_t now, int known,
+                                int lease, apr_uint64_t *delta,
+                                const char **wkey, apr_size_t *wlen,
+                                apr_uint64_t *v)
+{
+    apr_uint64_t prev = 0;
+    apr_size_t plen;
+    const char *pkey;
+    apr_status_t rv = APISEC_STORE_NOTFOUND;
+
+    *wkey = window_key(p, key, klen, k, wlen);
+    if (known || !*delta) {
+        rv = apisec_store_incr_existing(store, *wkey, *wlen, *delta, v);
+    }
+    if (rv != APISEC_STORE_NOTFOUND) {
+        return rv;
+    }
+    /* The first of this window: the previous count, read once, goes into
+     * the new counter for everyone after (if another process created it
+     * meanwhile, the increment adds to theirs). */
+    pkey = window_key(p, key, klen, k - 1, &plen);
+    if ((rv = read_count(store, pkey, plen, &prev)) != APR_SUCCESS) {
+        return rv;
+    }
+    *v = prev << 32;
+    if (!*delta) {
+        return APR_SUCCESS;
+    }
+    if (lease) {
+        *delta = lease_size(spec, prev, 0, now);
+    }
+    return apisec_store_incr(store, *wkey, *wlen, *delta, *v | *delta,
+                             window_ttl(spec, now), v);
+}
+
 static apr_status_t check_counters(apr_pool_t *p, apisec_store_t *store,
+                                   apisec_ratelimit_local_t *local,
                                    const apisec_ratelimit_spec_t *spec,
                                    const void *key, apr_size_t klen,
                                    apr_time_t now, unsigned cost,
                                    apisec_ratelimit_result_t *res)
 {
-    apr_uint64_t k, v = 0, prev = 0, delta = cost ? 1 : 0, dummy;
-    apr_size_t wlen, plen;
-    const char *wkey, *pkey;
+    apr_uint64_t k, v = 0, ask = cost ? 1 : 0, got, used, room_now, dummy;
+    apr_uint64_t h[2] = {0, 0};
+    unsigned char hb[16];
+    lease_t *l = NULL;
+    apr_size_t wlen;
+    const char *wkey;
     apr_status_t rv;
+    /* Without leases nothing is known, and the counter most likely
+     * exists (most requests are not a window's first). */
+    int known = local == NULL;
 
     if (now == 0) {
         now = apr_time_now();
     }
     k = apisec_ratelimit_window_of(spec, now);
-    wkey = window_key(p, key, klen, k, &wlen);
-    rv = apisec_store_incr_existing(store, wkey, wlen, delta, &v);
-    if (rv == APISEC_STORE_NOTFOUND) {
-        /* The first of this window: the previous count, read once, goes
-         * into the new counter for everyone after. */
-        pkey = window_key(p, key, klen, k - 1, &plen);
-        if ((rv = read_count(store, pkey, plen, &prev)) != APR_SUCCESS) {
-            return rv;
+    if (local != NULL) {
+        apisec_store_shm_hash128(local->secret, key, klen, hb);
+        memcpy(h, hb, sizeof(h));
+        h[0] |= 1; /* never the empty mark */
+        l = lease_of(local, h);
+        local_lock(local);
+        if (l->h[0] == h[0] && l->h[1] == h[1] && l->window == k) {
+            known = 1;
+            if (l->left > 0) {
+                /* Counted already: passes without a round trip. */
+                l->left -= cost ? 1 : 0;
+                used = l->count - l->left - (cost ? 1 : 0);
+                apisec_ratelimit_window(spec, l->prev, used, now, cost, res);
+                local_unlock(local);
+                return APR_SUCCESS;
+            }
+            if (cost) {
+                ask = lease_size(spec, l->prev, l->count, now);
+            }
         }
-        v = prev << 32;
-        if (delta) {
-            rv = apisec_store_incr(store, wkey, wlen, delta, v | delta,
-                                   window_ttl(spec, now), &v);
-        }
+        local_unlock(local);
     }
+    rv = counter_add(p, store, spec, key, klen, k, now, known,
+                     local != NULL && cost, &ask, &wkey, &wlen, &v);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    /* The count includes this request's increment, and perhaps those of
-     * refused requests not yet taken back: that errs below the limit. */
-    if (apisec_ratelimit_window(spec, v >> 32, (v & COUNT_MASK) - delta, now,
-                                cost, res)
-        || !delta) {
+    if (!cost) {
+        apisec_ratelimit_window(spec, v >> 32, v & COUNT_MASK, now, 0, res);
         return APR_SUCCESS;
     }
-    /* Refused: its increment is taken back, so the count is of accepted
-     * requests. Should that fail, the count stays one too high, which
-     * errs on the side of the limit; the failure is counted. */
-    (void)apisec_store_decr(store, wkey, wlen, delta, &dummy);
+    /* The count includes this request's increment (and its lease), and
+     * perhaps those of refused requests not yet taken back: that errs
+     * below the limit. */
+    used = (v & COUNT_MASK) - ask;
+    if (!apisec_ratelimit_window(spec, v >> 32, used, now, 1, res)) {
+        /* Refused: the increment is taken back, so the count is of
+         * requests let through. Should that fail, the count stays too
+         * high, which errs on the side of the limit; it is counted. */
+        (void)apisec_store_decr(store, wkey, wlen, ask, &dummy);
+        return APR_SUCCESS;
+    }
+    got = ask;
+    if (ask > 1) {
+        /* Keep what a share of the room left now allows (at least this
+         * request, which passed), and give back the rest. */
+        apr_uint64_t p = spec->period * APR_USEC_PER_SEC;
+
+        room_now = room(spec, v >> 32, p - (apr_uint64_t)now % p);
+        got = room_now > used ? (room_now - used) / LEASE_SHARE : 0;
+        got = got < 1 ? 1 : got > ask ? ask : got;
+        if (got < ask
+            && apisec_store_decr(store, wkey, wlen, ask - got, &dummy)
+                   != APR_SUCCESS) {
+            got = ask; /* still counted: may as well be used */
+        }
+    }
+    if (local != NULL) {
+        apr_uint64_t count = (v & COUNT_MASK) - (ask - got);
+
+        local_lock(local);
+        if (l->h[0] == h[0] && l->h[1] == h[1] && l->window == k) {
+            /* Another thread's lease of the same key: the two add up. */
+            l->left += got - 1;
+            l->count = count > l->count ? count : l->count;
+        }
+        else {
+            l->h[0] = h[0];
+            l->h[1] = h[1];
+            l->window = k;
+            l->left = got - 1;
+            l->count = count;
+        }
+        l->prev = v >> 32;
+        local_unlock(local);
+    }
     return APR_SUCCESS;
 }
 
 apr_status_t apisec_ratelimit_check(apr_pool_t *p, apisec_store_t *store,
+                                    apisec_ratelimit_local_t *local,
                                     const apisec_ratelimit_spec_t *spec,
                                     const void *key, apr_size_t klen,
                                     apr_time_t now, unsigned cost,
@@ -587,7 +781,7 @@ apr_status_t apisec_ratelimit_check(apr_pool_t *p, apisec_store_t *store,
     window_baton_t b;
 
     if (store->ops->update == NULL) {
-        return check_counters(p, store, spec, key, klen, now, cost, res);
+        return check_counters(p, store, local, spec, key, klen, now, cost, res);
     }
     b.spec = spec;
     b.now = now;

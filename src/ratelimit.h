@@ -113,16 +113,28 @@ int apisec_ratelimit_window(const apisec_ratelimit_spec_t *spec,
                             apr_uint64_t prev, apr_uint64_t cur, apr_time_t now,
                             unsigned cost, apisec_ratelimit_result_t *res);
 
+/* A process's leases (see apisec_ratelimit_check), SLOTS keys (rounded up
+ * to a power of two), safe for its threads. */
+typedef struct apisec_ratelimit_local apisec_ratelimit_local_t;
+apr_status_t apisec_ratelimit_local_create(apr_pool_t *p, unsigned slots,
+                                           apisec_ratelimit_local_t **local);
+
 /* Decides one request of KEY at NOW over the store. With the backend's
  * lock (shm) in one update of one entry, the clock read under the lock;
  * else (memcached) with one increment of the current window's counter that
  * answers both counts, the window's first request also reading the
- * previous count (three operations), and a refused request taking its
- * increment back (a decrement): no compare-and-swap, so concurrent
- * requests on one key never lose a race. NOW 0 reads the clock; pass a
- * time only to test. P holds the window keys. A store failure is returned
+ * previous count (three operations; with LOCAL, a process's first request
+ * of a key in a window reads it and adds: two), and a refused request
+ * taking its increment back (a decrement): no compare-and-swap, so concurrent
+ * requests on one key never lose a race. With LOCAL (may be NULL), a request of
+ * a key far from its limit counts a lease of up to 64 requests at once (a
+ * sixteenth of the room left), which later requests of this process pass
+ * without a round trip, in this window only; near the limit the lease is one
+ * request. NOW 0 reads the clock; pass a time only to test. P holds the window
+ * keys. A store failure is returned
  * as is and RES is then not a decision: APISecStoreFailure decides. */
 apr_status_t apisec_ratelimit_check(apr_pool_t *p, apisec_store_t *store,
+                                    apisec_ratelimit_local_t *local,
                                     const apisec_ratelimit_spec_t *spec,
                                     const void *key, apr_size_t klen,
                                     apr_time_t now, unsigned cost,

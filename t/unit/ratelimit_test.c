@@ -464,16 +464,22 @@ typedef struct {
 
 /* Child I sends at START + (k * PROCS + I) * STEP: all together ten times
  * the limit's rate, interleaved. */
+/* Each client process holds leases of its own, as an httpd child does. */
+static int with_leases;
+
 static int client(apisec_store_t *st, const apisec_ratelimit_spec_t *s,
                   apr_global_mutex_t *m, apr_pool_t *p, shared_run_t *sh, int i,
                   apr_time_t start, const char *key)
 {
+    apisec_ratelimit_local_t *local = NULL;
     apr_interval_time_t step = APR_USEC_PER_SEC / (10 * RL_LIMIT);
     apisec_ratelimit_result_t r;
     apr_time_t target, now;
     long k;
 
-    if (apr_global_mutex_child_init(&m, NULL, p) != APR_SUCCESS) {
+    if (apr_global_mutex_child_init(&m, NULL, p) != APR_SUCCESS
+        || (with_leases
+            && apisec_ratelimit_local_create(p, 64, &local) != APR_SUCCESS)) {
         return 2;
     }
     for (k = 0;; ++k) {
@@ -485,7 +491,7 @@ static int client(apisec_store_t *st, const apisec_ratelimit_spec_t *s,
         if (now < target) {
             apr_sleep(target - now); /* pacing the load, not waiting on state */
         }
-        if (apisec_ratelimit_check(p, st, s, key, strlen(key), 0, 1, &r)
+        if (apisec_ratelimit_check(p, st, local, s, key, strlen(key), 0, 1, &r)
             != APR_SUCCESS) {
             return 1;
         }
@@ -554,6 +560,73 @@ static void accuracy(apr_pool_t *p, apisec_store_t *st, apr_global_mutex_t *m,
            how);
 }
 
+static int passes(apr_pool_t *p, apisec_store_t *st,
+                  apisec_ratelimit_local_t *l, const apisec_ratelimit_spec_t *s,
+                  const char *key, apr_time_t now, apr_uint64_t *ops)
+{
+    apisec_ratelimit_result_t r;
+    apr_uint64_t ops0 = st->stats.ops;
+
+    apisec_ratelimit_check(p, st, l, s, key, strlen(key), now, 1, &r);
+    *ops = st->stats.ops - ops0;
+    return r.allowed;
+}
+
+/* Leases over counters: far from the limit one operation serves many
+ * requests; near it, one each; and never more than the limit, whichever
+ * process holds what. */
+static void test_leases(apr_pool_t *p, apisec_store_t *st)
+{
+    apisec_ratelimit_spec_t *wide = spec_of("1000/1m name=wide");
+    apisec_ratelimit_spec_t *tight = spec_of("20/1m name=tight");
+    apisec_ratelimit_spec_t *shared = spec_of("100/1m name=shared");
+    apisec_ratelimit_local_t *a, *b;
+    apisec_ratelimit_result_t r;
+    apr_time_t t0 = EDGE + SEC(600);
+    apr_uint64_t ops, total = 0;
+    int i, n = 0, ok = 1;
+
+    if (!tap_ok(apisec_ratelimit_local_create(p, 64, &a) == APR_SUCCESS
+                    && apisec_ratelimit_local_create(p, 64, &b) == APR_SUCCESS,
+                "two processes' leases")) {
+        return;
+    }
+    ok = passes(p, st, a, wide, "lw", t0, &ops);
+    tap_ok(ok && ops == 2,
+           "a process's first request of a key in a window: "
+           "read the previous count, add (%d ops)",
+           (int)ops);
+    for (i = 0; i < 61; ++i) {
+        ok &= passes(p, st, a, wide, "lw", t0, &ops);
+        total += ops;
+    }
+    tap_ok(ok && total == 0,
+           "it leased 62 (1000/16): the next 61 pass without the store");
+    ok = passes(p, st, a, wide, "lw", t0, &ops);
+    tap_ok(ok && ops == 1, "then one increment leases the next (%d ops)",
+           (int)ops);
+    apisec_ratelimit_check(p, st, a, wide, "lw", 2, t0, 1, &r);
+    tap_ok(r.allowed && r.remaining == 1000 - 64,
+           "remaining counts what this process used (%d)", (int)r.remaining);
+    tap_ok(passes(p, st, a, wide, "lw", t0 + SEC(60), &ops) && ops == 2,
+           "a lease is of one window: the next window starts over");
+
+    for (total = 0, i = 0; i < 20; ++i) {
+        n += passes(p, st, a, tight, "lt", t0, &ops);
+        total += ops;
+    }
+    tap_ok(n == 20 && total == 21,
+           "near the limit a lease is one request (20 of 20/1m: %d ops)",
+           (int)total);
+    tap_ok(!passes(p, st, a, tight, "lt", t0, &ops) && ops == 2,
+           "the 21st is refused and taken back");
+
+    for (n = 0, i = 0; i < 300; ++i) {
+        n += passes(p, st, i % 2 ? a : b, shared, "ls", t0 + SEC(1), &ops);
+    }
+    tap_is_int(n, 100, "two processes leasing one key: exactly the limit");
+}
+
 static void test_store(apr_pool_t *p)
 {
     apr_size_t size = 64 * 1024;
@@ -585,49 +658,54 @@ static void test_store(apr_pool_t *p)
     counters.ops = &ops;
 
     for (i = 0; i < 5; ++i) {
-        apisec_ratelimit_check(p, st, s, "k1", 2, t0, 1, &r);
+        apisec_ratelimit_check(p, st, NULL, s, "k1", 2, t0, 1, &r);
         passed += r.allowed;
     }
     tap_is_int(passed, 3, "over the store's update: the burst is LIMIT");
     passed = 0;
     ops0 = counters.stats.ops;
-    apisec_ratelimit_check(p, &counters, s, "k2", 2, t0, 1, &r);
+    apisec_ratelimit_check(p, &counters, NULL, s, "k2", 2, t0, 1, &r);
     tap_is_int(counters.stats.ops - ops0, 3,
                "over counters: a window's first request reads the previous "
                "count and creates the counter (3 operations)");
     passed = r.allowed;
     ops0 = counters.stats.ops;
-    apisec_ratelimit_check(p, &counters, s, "k2", 2, t0, 1, &r);
+    apisec_ratelimit_check(p, &counters, NULL, s, "k2", 2, t0, 1, &r);
     tap_is_int(counters.stats.ops - ops0, 1,
                "the next request is one increment");
     passed += r.allowed;
     for (i = 0; i < 3; ++i) {
-        apisec_ratelimit_check(p, &counters, s, "k2", 2, t0, 1, &r);
+        apisec_ratelimit_check(p, &counters, NULL, s, "k2", 2, t0, 1, &r);
         passed += r.allowed;
     }
     tap_is_int(passed, 3, "over counters: the burst is LIMIT");
     ops0 = counters.stats.ops;
-    apisec_ratelimit_check(p, &counters, s, "k2", 2, t0, 1, &r);
+    apisec_ratelimit_check(p, &counters, NULL, s, "k2", 2, t0, 1, &r);
     tap_ok(!r.allowed && counters.stats.ops - ops0 == 2,
            "a refused request takes its increment back (2 operations)");
-    apisec_ratelimit_check(p, &counters, s, "k2", 2, t0 + SEC(70), 0, &r);
+    apisec_ratelimit_check(p, &counters, NULL, s, "k2", 2, t0 + SEC(70), 0, &r);
     tap_ok(r.allowed && r.remaining == 1,
            "over counters: a peek in the next window sees the previous "
            "count weigh (floor(3 * 50/60) = 2 of 3)");
-    apisec_ratelimit_check(p, &counters, s, "k2", 2, t0 + SEC(70), 1, &r);
+    apisec_ratelimit_check(p, &counters, NULL, s, "k2", 2, t0 + SEC(70), 1, &r);
     tap_ok(r.allowed && r.remaining == 0, "one passes");
-    apisec_ratelimit_check(p, &counters, s, "k2", 2, t0 + SEC(70), 1, &r);
+    apisec_ratelimit_check(p, &counters, NULL, s, "k2", 2, t0 + SEC(70), 1, &r);
     tap_ok(!r.allowed && r.retry_after == 11,
            "over counters: refused again, retry after 11 s (%d)",
            (int)r.retry_after);
-    apisec_ratelimit_check(p, st, s, "k1", 2, t0 + SEC(70), 1, &r);
+    apisec_ratelimit_check(p, st, NULL, s, "k1", 2, t0 + SEC(70), 1, &r);
     tap_ok(r.allowed && r.remaining == 0,
            "over the update: the same answers as over counters");
-    apisec_ratelimit_check(p, st, s, "k1", 2, t0 + SEC(70), 1, &r);
+    apisec_ratelimit_check(p, st, NULL, s, "k1", 2, t0 + SEC(70), 1, &r);
     tap_ok(!r.allowed && r.retry_after == 11, "refused, retry after 11 s");
 
     accuracy(p, st, m, apr_shm_baseaddr_get(shm_run), "shm update");
     accuracy(p, &counters, m, apr_shm_baseaddr_get(shm_run), "shm counters");
+    with_leases = 1;
+    accuracy(p, &counters, m, apr_shm_baseaddr_get(shm_run),
+             "shm counters, leases");
+    with_leases = 0;
+    test_leases(p, &counters);
     apr_global_mutex_destroy(m);
     apr_shm_destroy(shm_run);
     apr_shm_destroy(shm);

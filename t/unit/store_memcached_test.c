@@ -386,7 +386,7 @@ static int rl_child(const apr_port_t *port, rl_shared_t *sh, int i,
         if (apr_time_now() < target) {
             apr_sleep(target - apr_time_now()); /* pacing the load */
         }
-        if (apisec_ratelimit_check(pool, s, spec, "rl-acc", 6, 0, 1, &r)
+        if (apisec_ratelimit_check(pool, s, NULL, spec, "rl-acc", 6, 0, 1, &r)
             != APR_SUCCESS) {
             ++sh->failed[i];
             continue;
