@@ -490,12 +490,14 @@ static int window_update(void *baton, const unsigned char *old,
  * so every request let through was counted before it passed (never more
  * than the limit), and the process passes the rest of its lease locally,
  * in this window only. The lease is a sixteenth of the room left (at most
- * LEASE_MAX), so near the limit it is one request, as without leases; what
- * a process leased and did not use by the window's end stays counted (at
- * most a sixteenth of the room, per process). */
+ * LEASE_MAX), and none below LEASE_MIN: within 256 requests of its room a
+ * key is counted one request at a time, exactly as without leases, so a
+ * key at its limit never has requests counted earlier than they pass. What
+ * a process leased and did not use by the window's end stays counted. */
 
 #define LEASE_MAX 64
 #define LEASE_SHARE 16
+#define LEASE_MIN 16
 
 typedef struct {
     apr_uint64_t h[2];   /* SipHash-128 of the key; 0, 0: empty */
@@ -573,7 +575,7 @@ static apr_uint64_t lease_size(const apisec_ratelimit_spec_t *spec,
     apr_uint64_t have = room(spec, prev, p - (apr_uint64_t)now % p);
     apr_uint64_t n = have > count ? (have - count) / LEASE_SHARE : 0;
 
-    return n < 1 ? 1 : n > LEASE_MAX ? LEASE_MAX : n;
+    return n < LEASE_MIN ? 1 : n > LEASE_MAX ? LEASE_MAX : n;
 }
 
 /* ---- over counters (memcached): one increment per request ---- */
@@ -742,7 +744,7 @@ static apr_status_t check_counters(apr_pool_t *p, apisec_store_t *store,
 
         room_now = room(spec, v >> 32, p - (apr_uint64_t)now % p);
         got = room_now > used ? (room_now - used) / LEASE_SHARE : 0;
-        got = got < 1 ? 1 : got > ask ? ask : got;
+        got = got < LEASE_MIN ? 1 : got > ask ? ask : got;
         if (got < ask
             && apisec_store_decr(store, wkey, wlen, ask - got, &dummy)
                    != APR_SUCCESS) {
