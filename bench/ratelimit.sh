@@ -143,10 +143,26 @@ for v in apisec_shm apisec_memcached mod_evasive mod_qos_pcre1; do
         '{ printf "%-18s p99 added: %+.3f ms\n", v, $3 - b }'
 done
 echo
-echo "store memory (metrics page of apisec_shm):"
-curl -s "http://127.0.0.1:$port_apisec_shm/metrics" | grep -E '^apisec_store_shm_(bytes|slots|live) '
-echo "memcached: $(mc stats | tr -d '\r' \
-    | awk '$2 == "bytes" || $2 == "curr_items" { printf "%s=%s ", $2, $3 }')"
+# The store's memory while 1,000 clients are being counted (counts expire
+# a window after they stop weighing: read after the load they are gone).
+echo "store memory, read 1 s into a 2 s run of the same load:"
+taskset -c 1 wrk -t1 -c"$conns" -d2s -s "$run/clients.lua" "http://127.0.0.1:$port_apisec_shm/small.json" >/dev/null &
+sleep 1
+curl -s "http://127.0.0.1:$port_apisec_shm/metrics" | grep -E '^apisec_store_shm_(bytes|slots|live) ' \
+    | sed 's/^/  shm: /'
+wait $!
+taskset -c 1 wrk -t1 -c"$conns" -d2s -s "$run/clients.lua" "http://127.0.0.1:$port_apisec_memcached/small.json" >/dev/null &
+sleep 1
+echo "  memcached: $(mc stats | tr -d '\r' \
+    | awk '$2 == "bytes" || $2 == "curr_items" { printf "%s=%s ", $2, $3 }')(two counters a key: this window's and the last)"
+wait $!
+# memcached commands over the variant's rate-limit decisions (its metrics
+# page counts one per request), both since the start.
+ops=$(curl -s "http://127.0.0.1:$port_apisec_memcached/metrics" \
+    | awk '/^apisec_store_operations_total/ { print $2 }')
+mc stats | tr -d '\r' | awk -v ops="$ops" '
+    $2 ~ /^(cmd_get|incr_hits|incr_misses|decr_hits|decr_misses)$/ { n += $3; s = s sprintf("%s=%s ", $2, $3) }
+    END { printf "  memcached commands per request: %.3f (%s; %d requests)\n", n / ops, s, ops }'
 
 # req/s on a shared 2-core machine moves with whatever else runs; user-space
 # instructions per request (cachegrind, one process) do not. One key here
