@@ -507,8 +507,9 @@ typedef struct {
     apr_uint64_t h[2];   /* SipHash-128 of the key; 0, 0: empty */
     apr_uint64_t window; /* the window the lease is of */
     apr_uint64_t left;   /* leased, not yet used */
-    apr_uint64_t prev;   /* the counter's PREV, as last read */
-    apr_uint64_t count;  /* the counter's count, as last read */
+    apr_uint64_t prev;   /* the previous window's count, when read */
+    apr_uint64_t count;  /* the counter's value, as last read */
+    int have_prev;
 } lease_t;
 
 struct apisec_ratelimit_local {
@@ -615,11 +616,17 @@ static apr_uint64_t lease_size(const apisec_ratelimit_spec_t *spec,
     return n < LEASE_MIN ? 1 : n > LEASE_MAX ? LEASE_MAX : n;
 }
 
-/* ---- over counters (memcached): one increment per request ---- */
+/* ---- over counters (memcached): one increment per request ----
+ *
+ * One counter per key and window, KEY ";" k, created by the first
+ * increment of the window (memcached's increment with an initial value,
+ * expiring when the window no longer weighs). The previous window's count
+ * is read only when it decides the answer: a request that would pass even
+ * if the previous window had been full (PREV = LIMIT, the most it can
+ * hold) passes without it. So a key far from its limit costs one
+ * increment; near it, a process reads PREV once per window (and keeps it
+ * with its leases; without them, each such request reads it). */
 
-/* The counter of window K of a key: KEY ";" K. Its value is
- * PREV << 32 | COUNT, PREV being the previous window's count as the
- * counter's creator read it: so one increment answers both counts. */
 static char *window_key(apr_pool_t *p, const void *key, apr_size_t klen,
                         apr_uint64_t k, apr_size_t *len)
 {
@@ -640,16 +647,16 @@ static char *window_key(apr_pool_t *p, const void *key, apr_size_t klen,
     return out;
 }
 
-#define COUNT_MASK 0xffffffffu
-
-/* The count kept in a window's counter (its low 32 bits), 0 when absent. */
-static apr_status_t read_count(apisec_store_t *store, const char *key,
-                               apr_size_t klen, apr_uint64_t *count)
+/* A window's count, 0 when absent. */
+static apr_status_t read_count(apr_pool_t *p, apisec_store_t *store,
+                               const void *key, apr_size_t klen, apr_uint64_t k,
+                               apr_uint64_t *count)
 {
     unsigned char buf[APISEC_STORE_VALUE_MAX];
-    apr_size_t n = 0, i;
+    apr_size_t n = 0, i, plen;
     apr_uint64_t v = 0;
-    apr_status_t rv = apisec_store_get(store, key, klen, buf, &n, NULL);
+    const char *pkey = window_key(p, key, klen, k, &plen);
+    apr_status_t rv = apisec_store_get(store, pkey, plen, buf, &n, NULL);
 
     *count = 0;
     if (rv == APISEC_STORE_NOTFOUND) {
@@ -661,52 +668,8 @@ static apr_status_t read_count(apisec_store_t *store, const char *key,
     for (i = 0; i < n && i < 20 && buf[i] >= '0' && buf[i] <= '9'; ++i) {
         v = v * 10 + (apr_uint64_t)(buf[i] - '0');
     }
-    *count = v & COUNT_MASK;
+    *count = v;
     return APR_SUCCESS;
-}
-
-/* Raises window K's counter by *DELTA (0: reads it), creating it with the
- * previous window's count when absent. KNOWN says the counter most likely
- * exists (this process has seen it, or there is no telling): one
- * operation; else read PREV, then create or add: two. With LEASE, a
- * counter read that way takes a lease of the room PREV leaves (*DELTA is
- * then what was added). */
-static apr_status_t counter_add(apr_pool_t *p, apisec_store_t *store,
-                                const apisec_ratelimit_spec_t *spec,
-                                const void *key, apr_size_t klen,
-                                apr_uint64_t k, apr_time_t now, int known,
-                                int lease, apr_uint64_t *delta,
-                                const char **wkey, apr_size_t *wlen,
-                                apr_uint64_t *v)
-{
-    apr_uint64_t prev = 0;
-    apr_size_t plen;
-    const char *pkey;
-    apr_status_t rv = APISEC_STORE_NOTFOUND;
-
-    *wkey = window_key(p, key, klen, k, wlen);
-    if (known || !*delta) {
-        rv = apisec_store_incr_existing(store, *wkey, *wlen, *delta, v);
-    }
-    if (rv != APISEC_STORE_NOTFOUND) {
-        return rv;
-    }
-    /* The first of this window: the previous count, read once, goes into
-     * the new counter for everyone after (if another process created it
-     * meanwhile, the increment adds to theirs). */
-    pkey = window_key(p, key, klen, k - 1, &plen);
-    if ((rv = read_count(store, pkey, plen, &prev)) != APR_SUCCESS) {
-        return rv;
-    }
-    *v = prev << 32;
-    if (!*delta) {
-        return APR_SUCCESS;
-    }
-    if (lease) {
-        *delta = lease_size(spec, prev, 0, now);
-    }
-    return apisec_store_incr(store, *wkey, *wlen, *delta, *v | *delta,
-                             window_ttl(spec, now), v);
 }
 
 static apr_status_t check_counters(apr_pool_t *p, apisec_store_t *store,
@@ -717,15 +680,13 @@ static apr_status_t check_counters(apr_pool_t *p, apisec_store_t *store,
                                    apisec_ratelimit_result_t *res)
 {
     apr_uint64_t k, v = 0, ask = cost ? 1 : 0, got, used, room_now, dummy;
-    apr_uint64_t h[2] = {0, 0};
+    apr_uint64_t h[2] = {0, 0}, prev = 0, pp;
     unsigned char hb[16];
     lease_t *l = NULL;
     apr_size_t wlen;
     const char *wkey;
     apr_status_t rv;
-    /* Without leases nothing is known, and the counter most likely
-     * exists (most requests are not a window's first). */
-    int known = local == NULL;
+    int have_prev = 0;
 
     if (now == 0) {
         now = apr_time_now();
@@ -738,64 +699,92 @@ static apr_status_t check_counters(apr_pool_t *p, apisec_store_t *store,
         local_lock(local);
         l = lease_find(local, h);
         if (l != NULL && l->window == k) {
-            known = 1;
+            have_prev = l->have_prev;
+            prev = l->prev;
+            pp = have_prev ? prev : spec->limit;
             if (l->left > 0) {
                 /* Counted already: passes without a round trip. */
                 l->left -= cost ? 1 : 0;
                 used = l->count - l->left - (cost ? 1 : 0);
-                apisec_ratelimit_window(spec, l->prev, used, now, cost, res);
+                apisec_ratelimit_window(spec, pp, used, now, cost, res);
+                res->allowed = 1;
                 local_unlock(local);
                 return APR_SUCCESS;
             }
             if (cost) {
-                ask = lease_size(spec, l->prev, l->count, now);
+                ask = lease_size(spec, pp, l->count, now);
             }
+        }
+        else if (cost) {
+            ask = lease_size(spec, spec->limit, 0, now);
         }
         local_unlock(local);
     }
-    rv = counter_add(p, store, spec, key, klen, k, now, known,
-                     local != NULL && cost, &ask, &wkey, &wlen, &v);
+    wkey = window_key(p, key, klen, k, &wlen);
+    rv = cost ? apisec_store_incr(store, wkey, wlen, ask, ask,
+                                  window_ttl(spec, now), &v)
+              : apisec_store_incr_existing(store, wkey, wlen, 0, &v);
+    if (rv == APISEC_STORE_NOTFOUND && !cost) {
+        v = 0, rv = APR_SUCCESS;
+    }
     if (rv != APR_SUCCESS) {
         return rv;
-    }
-    if (!cost) {
-        apisec_ratelimit_window(spec, v >> 32, v & COUNT_MASK, now, 0, res);
-        return APR_SUCCESS;
     }
     /* The count includes this request's increment (and its lease), and
      * perhaps those of refused requests not yet taken back: that errs
      * below the limit. */
-    used = (v & COUNT_MASK) - ask;
-    if (!apisec_ratelimit_window(spec, v >> 32, used, now, 1, res)) {
+    used = v - ask;
+    if (!apisec_ratelimit_window(spec, have_prev ? prev : spec->limit, used,
+                                 now, cost, res)
+        && !have_prev) {
+        /* Refused as if the previous window had been full: what it held
+         * decides, so it is read. */
+        if ((rv = read_count(p, store, key, klen, k - 1, &prev))
+            != APR_SUCCESS) {
+            if (cost) {
+                (void)apisec_store_decr(store, wkey, wlen, ask, &dummy);
+            }
+            return rv;
+        }
+        have_prev = 1;
+        apisec_ratelimit_window(spec, prev, used, now, cost, res);
+    }
+    pp = have_prev ? prev : spec->limit;
+    if (!cost) {
+        return APR_SUCCESS;
+    }
+    if (!res->allowed) {
         /* Refused: the increment is taken back, so the count is of
          * requests let through. Should that fail, the count stays too
          * high, which errs on the side of the limit; it is counted. */
         (void)apisec_store_decr(store, wkey, wlen, ask, &dummy);
-        return APR_SUCCESS;
+        got = 0;
     }
-    got = ask;
-    if (ask > 1) {
+    else {
+        got = ask;
+    }
+    if (got > 1) {
         /* Keep what a share of the room left now allows (at least this
          * request, which passed), and give back the rest. */
-        apr_uint64_t p = spec->period * APR_USEC_PER_SEC;
+        apr_uint64_t per = spec->period * APR_USEC_PER_SEC;
 
-        room_now = room(spec, v >> 32, p - (apr_uint64_t)now % p);
+        room_now = room(spec, pp, per - (apr_uint64_t)now % per);
         got = room_now > used ? (room_now - used) / LEASE_SHARE : 0;
         got = got < LEASE_MIN ? 1 : got > ask ? ask : got;
-        if (got < ask
-            && apisec_store_decr(store, wkey, wlen, ask - got, &dummy)
-                   != APR_SUCCESS) {
-            got = ask; /* still counted: may as well be used */
+        /* Should the give-back fail, the rest stays counted and unused,
+         * which errs on the side of the limit; it is counted. */
+        if (got < ask) {
+            (void)apisec_store_decr(store, wkey, wlen, ask - got, &dummy);
         }
     }
     if (local != NULL) {
-        apr_uint64_t count = (v & COUNT_MASK) - (ask - got);
+        apr_uint64_t count = v - (ask - got);
 
         local_lock(local);
         l = lease_find(local, h);
         if (l != NULL && l->window == k) {
             /* Another thread's lease of the same key: the two add up. */
-            l->left += got - 1;
+            l->left += got > 0 ? got - 1 : 0;
             l->count = count > l->count ? count : l->count;
         }
         else {
@@ -805,10 +794,14 @@ static apr_status_t check_counters(apr_pool_t *p, apisec_store_t *store,
             l->h[0] = h[0];
             l->h[1] = h[1];
             l->window = k;
-            l->left = got - 1;
+            l->left = got > 0 ? got - 1 : 0;
             l->count = count;
+            l->have_prev = 0;
         }
-        l->prev = v >> 32;
+        if (have_prev) {
+            l->prev = prev;
+            l->have_prev = 1;
+        }
         local_unlock(local);
     }
     return APR_SUCCESS;
