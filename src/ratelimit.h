@@ -21,7 +21,7 @@
  *   can get at most 2*LIMIT - 1 in one PERIOD straddling the edge (the same
  *   bound as a token bucket's burst plus refill);
  * - state: two counts per key (shm: one entry of 16 bytes; memcached: one
- *   counter per window, PREV in its high 32 bits), expiring once they no
+ *   counter per window), expiring once they no
  *   longer weigh.
  * Result fields, as the RateLimit headers carry them:
  * - remaining: requests the key may send now, right after this one;
@@ -120,19 +120,19 @@ apr_status_t apisec_ratelimit_local_create(apr_pool_t *p, unsigned slots,
                                            apisec_ratelimit_local_t **local);
 
 /* Decides one request of KEY at NOW over the store. With the backend's
- * lock (shm) in one update of one entry, the clock read under the lock;
- * else (memcached) with one increment of the current window's counter that
- * answers both counts, the window's first request also reading the
- * previous count (three operations; with LOCAL, a process's first request
- * of a key in a window reads it and adds: two), and a refused request
- * taking its increment back (a decrement): no compare-and-swap, so concurrent
- * requests on one key never lose a race. With LOCAL (may be NULL), a request of
- * a key far from its limit counts a lease of up to 64 requests at once (a
- * sixteenth of the room left), which later requests of this process pass
- * without a round trip, in this window only; near the limit the lease is one
- * request. NOW 0 reads the clock; pass a time only to test. P holds the window
- * keys. A store failure is returned
- * as is and RES is then not a decision: APISecStoreFailure decides. */
+ * lock (shm): one update of one entry, the clock read under the lock.
+ * Else (memcached): one increment of the window's counter (created by it
+ * when absent); the previous window's count is read only when it decides
+ * the answer, that is when the request would be refused were the previous
+ * window full; a refused request takes its increment back (a decrement).
+ * No compare-and-swap, so concurrent requests on one key never lose a
+ * race. With LOCAL (may be NULL), a request of a key with 256 or more
+ * requests of room counts a lease of 16 to 64 (a sixteenth of the room)
+ * at once, which later requests of this process pass without a round
+ * trip, in this window only; the previous count, once read, is kept there
+ * for the window too. NOW 0 reads the clock; pass a time only to test. P
+ * holds the window keys. A store failure is returned as is and RES is
+ * then not a decision: APISecStoreFailure decides. */
 apr_status_t apisec_ratelimit_check(apr_pool_t *p, apisec_store_t *store,
                                     apisec_ratelimit_local_t *local,
                                     const apisec_ratelimit_spec_t *spec,
