@@ -724,11 +724,18 @@ static apr_status_t check_counters(apr_pool_t *p, apisec_store_t *store,
     rv = cost ? apisec_store_incr(store, wkey, wlen, ask, ask,
                                   window_ttl(spec, now), &v)
               : apisec_store_incr_existing(store, wkey, wlen, 0, &v);
+    if (rv == APISEC_STORE_EXISTS && cost) {
+        /* Another process created the counter between memcached's miss
+         * and its add (memcached answers NOT_STORED): it is there now. */
+        rv = apisec_store_incr_existing(store, wkey, wlen, ask, &v);
+    }
     if (rv == APISEC_STORE_NOTFOUND && !cost) {
         v = 0, rv = APR_SUCCESS;
     }
     if (rv != APR_SUCCESS) {
-        return rv;
+        /* No decision without a count: "not found" or "exists" here is a
+         * store failure, so that APISecStoreFailure decides. */
+        return apisec_store_failed(rv) ? rv : APR_EGENERAL;
     }
     /* The count includes this request's increment (and its lease), and
      * perhaps those of refused requests not yet taken back: that errs

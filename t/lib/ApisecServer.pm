@@ -15,7 +15,7 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(free_port start_memcached start_blackhole stop_pid start_httpd
                     stop_httpd load access_log one_request status_idle window_allows
-                    max_per_window);
+                    max_per_window max_per_fixed_window);
 
 sub free_port {
     my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
@@ -282,6 +282,20 @@ sub max_per_window {
         ++$wins;
     }
     return ($maxwin, $wins, $first429);
+}
+
+# The busiest of the rule's own windows (aligned to the epoch) among the
+# requests decided inside one for certain: at most LIMIT each, exactly.
+sub max_per_fixed_window {
+    my ($limit, $period, @e) = @_;
+    my $p = $period * 1e6;
+    my %n;
+    for (grep { $_->[1] == 200 } @e) {
+        my $k = int($_->[2] / $p);
+        ++$n{$k} if $_->[2] + $_->[3] < ($k + 1) * $p;
+    }
+    my ($max) = sort { $b <=> $a } values %n;
+    return ($max // 0, scalar keys %n);
 }
 
 1;

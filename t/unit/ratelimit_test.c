@@ -631,6 +631,47 @@ static void test_leases(apr_pool_t *p, apisec_store_t *st)
     tap_is_int(n, 1000, "two processes leasing one key: exactly the limit");
 }
 
+/* memcached answers NOT_STORED to an increment that would create a counter
+ * another process created in the same instant. */
+static const apisec_store_ops_t *real_ops;
+static int lose_next;
+
+static apr_status_t racing_incr(void *h, const void *key, apr_size_t klen,
+                                apr_uint64_t delta, apr_uint64_t initial,
+                                apr_uint32_t ttl, apr_uint64_t *value)
+{
+    if (lose_next) {
+        lose_next = 0;
+        real_ops->incr(h, key, klen, 5, 5, ttl, value); /* the other's */
+        return APISEC_STORE_EXISTS;
+    }
+    return real_ops->incr(h, key, klen, delta, initial, ttl, value);
+}
+
+static void test_create_race(apr_pool_t *p, apisec_store_t *counters)
+{
+    apisec_store_ops_t ops = *counters->ops;
+    apisec_store_t st = *counters;
+    apisec_ratelimit_spec_t *s = spec_of("6/1m name=race");
+    apisec_ratelimit_result_t r;
+    apr_time_t t = EDGE + SEC(1200) + SEC(59);
+
+    real_ops = counters->ops;
+    ops.incr = racing_incr;
+    st.ops = &ops;
+    lose_next = 1;
+    memset(&r, 0xff, sizeof(r));
+    tap_is_int(apisec_ratelimit_check(p, &st, NULL, s, "kr", 2, t, 1, &r),
+               APR_SUCCESS,
+               "a counter created by another process meanwhile: "
+               "the increment is made on it");
+    tap_ok(r.allowed && r.remaining == 0,
+           "and the decision counts the other's 5 (remaining %d)",
+           (int)r.remaining);
+    apisec_ratelimit_check(p, &st, NULL, s, "kr", 2, t, 1, &r);
+    tap_ok(!r.allowed, "the next is over the limit");
+}
+
 static void test_store(apr_pool_t *p)
 {
     apr_size_t size = 64 * 1024;
@@ -715,6 +756,7 @@ static void test_store(apr_pool_t *p)
              "shm counters, leases");
     with_leases = 0;
     test_leases(p, &counters);
+    test_create_race(p, &counters);
     apr_global_mutex_destroy(m);
     apr_shm_destroy(shm_run);
     apr_shm_destroy(shm);
