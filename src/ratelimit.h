@@ -15,9 +15,11 @@
  * - a key may send LIMIT requests at once (the burst); at a window's edge
  *   the previous window still weighs in full, so there is no second burst:
  *   after its burst a key gets about one request every PERIOD/LIMIT;
- * - under sustained overload exactly LIMIT pass in each window after the
- *   first, spread evenly, so at most LIMIT in any PERIOD once the
- *   allowance is used up; a key idle before the end of the previous window
+ * - never more than LIMIT in one window; under sustained overload exactly
+ *   LIMIT pass in each window after the first, spread evenly, so about
+ *   LIMIT in any PERIOD once the allowance is used up (LIMIT + 1 when a
+ *   late request leaves its room to the next); a key idle before the end
+ *   of the previous window
  *   can get at most 2*LIMIT - 1 in one PERIOD straddling the edge (the same
  *   bound as a token bucket's burst plus refill);
  * - state: two counts per key (shm: one entry of 16 bytes; memcached: one
