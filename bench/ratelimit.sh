@@ -1,16 +1,23 @@
 #!/bin/sh
 # Rate-limit benchmark: plain httpd against mod_apisec with a per-client
 # limit that is never reached, with the shm store and with one memcached,
-# and against mod_qos with an equivalent per-IP request limit
-# (QS_ClientEventLimitCount), all in one run on loopback:
+# and against mod_evasive (DOSSiteCount/DOSPageCount per client address,
+# told by mod_remoteip) and mod_qos (QS_ClientEventLimitCount) with an
+# equivalent per-client limit, all in one run on loopback:
 #   bench/ratelimit.sh [SECONDS_PER_RUN] [ROUNDS]     (default 5 s, 3 rounds)
 # Same method as bench/run.sh: servers side by side, runs interleaved,
 # httpd pinned to core 0 and wrk to core 1, median of rounds, ratios to
 # plain httpd; p99 added latency is the variant's p99 minus plain's. At the
 # end the store's memory as the metrics page reports it.
+# Then user-space instructions per request of each (httpd-ir, cachegrind):
+# unlike req/s, repeatable on a busy machine. APISEC_BENCH_IR=0 skips it.
 # mod_ratelimit is not compared: it limits bandwidth per response, not
-# requests per client. mod_qos comes from Debian's libapache2-mod-qos
-# (scripts/deps.sh bench), or from APISEC_QOS_SO.
+# requests per client. mod_evasive and mod_qos are Debian's
+# (libapache2-mod-evasive, libapache2-mod-qos: scripts/deps.sh bench),
+# loaded by LoadModule as their .load files do. Debian 12's mod_qos 11.63
+# cannot load so: it calls PCRE 1 (pcre_free) without linking libpcre3,
+# and httpd 2.4 uses PCRE2; its row loads libpcre3 first (LoadFile) and
+# is marked so. APISEC_QOS_SO names another mod_qos build.
 # Traffic goes to 127.0.0.1 only; every server and memcached is stopped by
 # pid at the end.
 set -eu
@@ -20,11 +27,14 @@ secs=${1:-5}; rounds=${2:-3}
 conns=${APISEC_BENCH_CONNS:-32}
 
 . "$top/bench/lib.sh"
-variants="plain apisec_shm apisec_memcached mod_qos"
+variants="plain apisec_shm apisec_memcached mod_evasive mod_qos_pcre1"
 bench_setup
 module=${APISEC_BENCH_MODULE:-$top/build/mod_apisec.so}
 qos=${APISEC_QOS_SO:-$libexec/mod_qos.so}
-[ -r "$qos" ] || { echo "bench: mod_qos not found ($qos): scripts/deps.sh bench" >&2; exit 1; }
+evasive=$libexec/mod_evasive20.so
+for so in "$qos" "$evasive"; do
+    [ -r "$so" ] || { echo "bench: $so not found: scripts/deps.sh bench" >&2; exit 1; }
+done
 
 mc_port=18190
 # memcached shares core 1 with wrk: on core 0 it would take the time of
@@ -45,12 +55,10 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 
-# 1,000 clients, told apart by X-Client (an address, so that mod_qos can
-# key on it too): wrk gives each request the next client in turn, so the
-# 32 connections in flight are 32 different keys, as on a real server.
-# (One key hit by 32 connections at once is another case: with memcached,
-# a request that loses its compare-and-swap 8 times is refused; see the
-# README.)
+# 1,000 clients, told apart by X-Client (an address, so that mod_qos and
+# mod_evasive can key on it too): wrk gives each request the next client in
+# turn, so the 32 connections in flight are 32 different keys, as on a real
+# server. (One key hit by 32 connections at once: t/ratelimit_hotkey.t.)
 cat > "$run/clients.lua" <<'LUA'
 local n = 0
 request = function()
@@ -63,7 +71,8 @@ LIMIT="    APISecRateLimit 1000000/1s key=header:X-Client"
 METRICS="<Location /metrics>
     SetHandler apisec-metrics
 </Location>"
-port_plain=18181; port_apisec_shm=18182; port_apisec_memcached=18183; port_mod_qos=18184
+port_plain=18181; port_apisec_shm=18182; port_apisec_memcached=18183; port_mod_evasive=18185
+port_mod_qos_pcre1=18184
 mods_plain=""; conf_plain=""
 mods_apisec_shm="LoadModule apisec_module $module"
 srv_apisec_shm="APISecStore shm size=1M
@@ -73,18 +82,34 @@ mods_apisec_memcached="LoadModule apisec_module $module"
 srv_apisec_memcached="APISecStore memcached 127.0.0.1:$mc_port timeout=100
 $METRICS"
 conf_apisec_memcached="$LIMIT"
+# mod_evasive: the client's address from X-Client (mod_remoteip, which
+# mod_evasive reads as the request's address), at most 1,000,000 requests
+# per client per second site-wide and per page: never reached.
+mods_mod_evasive="LoadModule remoteip_module $libexec/mod_remoteip.so
+LoadModule evasive20_module $evasive"
+srv_mod_evasive="RemoteIPHeader X-Client
+RemoteIPInternalProxy 127.0.0.1
+DOSHashTableSize 3097
+DOSSiteCount 1000000
+DOSSiteInterval 1
+DOSPageCount 1000000
+DOSPageInterval 1
+DOSBlockingPeriod 10
+DOSLogDir $run/mod_evasive"
+conf_mod_evasive=""
 # mod_qos: every request is an event counted per client address; the limit
 # (events per second per address) is never reached either.
-# Debian's mod_qos needs PCRE 1, which httpd (PCRE2) does not load itself.
-mods_mod_qos="LoadFile /usr/lib/x86_64-linux-gnu/libpcre.so.3
+mods_mod_qos_pcre1="LoadFile /usr/lib/x86_64-linux-gnu/libpcre.so.3
 LoadModule qos_module $qos
 LoadModule setenvif_module $libexec/mod_setenvif.so"
-srv_mod_qos="QS_ClientEntries 10000
+srv_mod_qos_pcre1="QS_ClientEntries 10000
 QS_ClientIpFromHeader X-Client
 SetEnvIf Request_URI . QS_Limit=yes
 QS_ClientEventLimitCount 1000000 1"
-conf_mod_qos=""
+conf_mod_qos_pcre1=""
 
+mkdir -p "$run/mod_evasive"
+[ "$(id -u)" = 0 ] && chown www-data "$run/mod_evasive"
 for v in $variants; do bench_start "$v"; done
 
 # The limits are on: a limited variant answers with its headers.
@@ -111,13 +136,46 @@ echo "scenario: GET 1 small static file, keep-alive, $conns connections, 1,000 c
 echo "a per-client limit never reached; wrk -t1 on core 1, httpd (1 process, 64 threads) on core 0"
 echo "$rounds rounds of ${secs}s, interleaved; median of rounds"
 bench_table 18 $variants
+echo "(mod_qos_pcre1: Debian's mod_qos with libpcre3 loaded first, the only way it loads)"
 base_p99=$(bench_median "$run/plain.results" | awk '{print $3}')
-for v in apisec_shm apisec_memcached mod_qos; do
+for v in apisec_shm apisec_memcached mod_evasive mod_qos_pcre1; do
     bench_median "$run/$v.results" | awk -v v="$v" -v b="$base_p99" \
         '{ printf "%-18s p99 added: %+.3f ms\n", v, $3 - b }'
 done
 echo
-echo "store memory (metrics page of apisec_shm):"
-curl -s "http://127.0.0.1:$port_apisec_shm/metrics" | grep -E '^apisec_store_shm_(bytes|slots|live) '
-echo "memcached: $(mc stats | tr -d '\r' \
-    | awk '$2 == "bytes" || $2 == "curr_items" { printf "%s=%s ", $2, $3 }')"
+# The store's memory while 1,000 clients are being counted (counts expire
+# a window after they stop weighing: read after the load they are gone).
+echo "store memory, read 1 s into a 2 s run of the same load:"
+taskset -c 1 wrk -t1 -c"$conns" -d2s -s "$run/clients.lua" "http://127.0.0.1:$port_apisec_shm/small.json" >/dev/null &
+sleep 1
+curl -s "http://127.0.0.1:$port_apisec_shm/metrics" | grep -E '^apisec_store_shm_(bytes|slots|live) ' \
+    | sed 's/^/  shm: /'
+wait $!
+taskset -c 1 wrk -t1 -c"$conns" -d2s -s "$run/clients.lua" "http://127.0.0.1:$port_apisec_memcached/small.json" >/dev/null &
+sleep 1
+echo "  memcached: $(mc stats | tr -d '\r' \
+    | awk '$2 == "bytes" || $2 == "curr_items" { printf "%s=%s ", $2, $3 }')(two counters a key: this window's and the last)"
+wait $!
+# memcached commands over the variant's rate-limit decisions (its metrics
+# page counts one per request), both since the start. memcached counts an
+# increment that creates its counter in none of its command counters, only
+# in total_items (items stored), so that is added.
+ops=$(curl -s "http://127.0.0.1:$port_apisec_memcached/metrics" \
+    | awk '/^apisec_store_operations_total/ { print $2 }')
+mc stats | tr -d '\r' | awk -v ops="$ops" '
+    $2 ~ /^(cmd_get|cmd_set|total_items|incr_hits|incr_misses|decr_hits|decr_misses)$/ { n += $3; s = s sprintf("%s=%s ", $2, $3) }
+    END { printf "  memcached commands per request: %.3f (%s; %d requests)\n", n / ops, s, ops }'
+
+# req/s on a shared 2-core machine moves with whatever else runs; user-space
+# instructions per request (cachegrind, one process) do not. One key here
+# (httpd-ir sends the same headers each time).
+if [ "${APISEC_BENCH_IR:-1}" = 1 ]; then
+    echo
+    echo "user-space instructions per request (httpd-ir, cachegrind, single process, 2000 requests):"
+    for v in $variants; do
+        eval "port=\$port_$v"
+        bench_stop "$v"
+        printf '%-18s %10s\n' "$v" \
+            "$(bench_ir "$v" "http://127.0.0.1:$port/small.json" -H 'X-Client: 10.0.0.1')"
+    done
+fi

@@ -23,9 +23,9 @@ case $what in
                sqlite3 libaprutil1-dbd-sqlite3 postgresql libaprutil1-dbd-pgsql" ;;
   *) echo "usage: $0 build|test|demo|bench" >&2; exit 2 ;;
 esac
-# bench/ratelimit.sh compares with mod_qos (issue 4), bench/json.sh with
-# mod_security2 (issue 5).
-if [ "$what" = bench ]; then pkgs="$pkgs libapache2-mod-qos libapache2-mod-security2"; fi
+# bench/ratelimit.sh compares with mod_evasive and mod_qos (issue 4),
+# bench/json.sh with mod_security2 (issue 5).
+if [ "$what" = bench ]; then pkgs="$pkgs libapache2-mod-evasive libapache2-mod-qos libapache2-mod-security2"; fi
 
 missing=""
 for p in $pkgs; do
@@ -52,7 +52,7 @@ if [ -n "$missing" ]; then
     # which the system httpd (and Apache::Test, which inherits its modules)
     # must not get from us.
     for pm in libapache2-mod-auth-openidc:auth_openidc libapache2-mod-qos:qos \
-              libapache2-mod-security2:security2; do
+              libapache2-mod-security2:security2 libapache2-mod-evasive:evasive; do
         case " $missing " in
             *" ${pm%%:*} "*) a2dismod -q "${pm#*:}" >/dev/null 2>&1 || true ;;
         esac

@@ -50,8 +50,8 @@ void apisec_problem_on_error(request_rec *r, const char *detail);
 void apisec_insert_error_filters(request_rec *r);
 /* An authorization provider of ours said no: REASON for the audit event,
  * DETAIL for the problem, CHALLENGE (may be NULL) for WWW-Authenticate. */
-void apisec_authz_denied(request_rec *r, const char *reason,
-                         const char *detail, const char *challenge);
+void apisec_authz_denied(request_rec *r, const char *reason, const char *detail,
+                         const char *challenge);
 /* AuthType JWT's challenge when httpd notes an authentication failure. */
 int apisec_note_auth_failure(request_rec *r, const char *auth_type);
 /* S without the characters a quoted-string cannot hold as is. */
@@ -68,6 +68,8 @@ void apisec_audit(request_rec *r, const char *event, const char *reason);
 /* ap_store.c: the store of this process (NULL before child_init, or when
  * it could not be made), its hooks, and paced logging of its failures. */
 apisec_store_t *apisec_store_handle(void);
+/* This process's rate-limit leases (memcached only; NULL for shm). */
+struct apisec_ratelimit_local *apisec_store_local(void);
 int apisec_store_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp);
 int apisec_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,

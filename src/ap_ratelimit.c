@@ -135,8 +135,10 @@ static int run_limits(request_rec *r, phase_e phase)
         key = apisec_ratelimit_key(r->pool, ns, s, client, &klen);
         cost = phase == PHASE_LOG || s->count == APISEC_RL_COUNT_ALL;
         t0 = apr_time_now();
-        srv = store ? apisec_ratelimit_check(store, s, key, klen, 0, cost, &res)
-                    : APR_EGENERAL;
+        srv = store
+                  ? apisec_ratelimit_check(r->pool, store, apisec_store_local(),
+                                           s, key, klen, 0, cost, &res)
+                  : APR_EGENERAL;
         apisec_metrics_store_op(apr_time_now() - t0, apisec_store_failed(srv));
         if (apisec_store_failed(srv)) {
             if ((rv = store_failed(r, srv, phase)) != DECLINED) {

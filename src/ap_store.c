@@ -15,6 +15,7 @@
  * the limits of virtual hosts with the same ServerName and port. */
 #include "ap_glue.h"
 #include "config.h"
+#include "ratelimit.h"
 #include "store_memcached.h"
 #include "store_shm.h"
 
@@ -43,10 +44,19 @@ static persist_t *persist;
 static int kind;
 static const apisec_store_memcached_conf_t *mc_conf;
 static apisec_store_t *store; /* this process's */
+static apisec_ratelimit_local_t *local;
+/* Keys a process holds leases of; a lease lost to another key only costs
+ * a round trip. */
+#define LEASE_SLOTS 4096
 
 apisec_store_t *apisec_store_handle(void)
 {
     return store;
+}
+
+struct apisec_ratelimit_local *apisec_store_local(void)
+{
+    return local;
 }
 
 int apisec_store_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -146,6 +156,7 @@ int apisec_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     store = NULL;
+    local = NULL;
     kind = c->store_kind == APISEC_STORE_KIND_MEMCACHED
                ? APISEC_STORE_KIND_MEMCACHED
                : APISEC_STORE_KIND_SHM;
@@ -188,6 +199,11 @@ void apisec_store_child_init(apr_pool_t *pchild, server_rec *s)
         }
         mc->pool_max = (unsigned)threads;
         rv = apisec_store_memcached_create(pchild, mc, &store);
+        if (rv == APR_SUCCESS
+            && apisec_ratelimit_local_create(pchild, LEASE_SLOTS, &local)
+                   != APR_SUCCESS) {
+            local = NULL; /* one round trip a request instead */
+        }
         if (rv != APR_SUCCESS) {
             store = NULL;
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,

@@ -1,7 +1,9 @@
 #include "ratelimit.h"
+#include "store_shm.h"
 
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
 #include <string.h>
 #include <strings.h>
 
@@ -322,7 +324,11 @@ const char *apisec_ratelimit_key(apr_pool_t *p, const char *prefix,
     return k;
 }
 
-/* ---- GCRA ---- */
+/* ---- sliding window counter ---- */
+
+/* 64 x 64 -> 128 bits: LIMIT (up to 1e9) times PERIOD in microseconds (up
+ * to 6e11) does not fit 64 bits. */
+__extension__ typedef unsigned __int128 u128_t;
 
 static apr_uint64_t ceil_secs(apr_interval_time_t us)
 {
@@ -331,79 +337,125 @@ static apr_uint64_t ceil_secs(apr_interval_time_t us)
                : (apr_uint64_t)((us + APR_USEC_PER_SEC - 1) / APR_USEC_PER_SEC);
 }
 
-int apisec_ratelimit_gcra(const apisec_ratelimit_spec_t *spec, int have_tat,
-                          apr_time_t tat, apr_time_t now, unsigned cost,
-                          apr_time_t *new_tat, apisec_ratelimit_result_t *res)
+apr_uint64_t apisec_ratelimit_window_of(const apisec_ratelimit_spec_t *spec,
+                                        apr_time_t now)
 {
-    apr_interval_time_t t = spec->interval;
-    /* The burst window: LIMIT intervals, PERIOD rounded up to whole T. */
-    apr_interval_time_t w = t * (apr_interval_time_t)spec->limit;
-    apr_time_t base = have_tat && tat > now ? tat : now;
-    apr_time_t next;
+    return (apr_uint64_t)now / (spec->period * APR_USEC_PER_SEC);
+}
 
-    /* A TAT further ahead than the burst window is never written from this
-     * clock: it comes from a clock that stepped back, or from a server whose
-     * clock runs ahead. Counting from now + W keeps every answer within one
-     * PERIOD instead of blocking for as long as the clocks disagree. */
-    if (base - now > w) {
-        base = now + w;
-    }
-    next = base + t * (apr_interval_time_t)(cost ? cost : 1);
+/* Requests the key may have in window terms at REM microseconds before the
+ * window's end: LIMIT - floor(PREV * REM / PERIOD), at least 0. Rounding
+ * the previous window's weight down lets the last request of a window
+ * pass: with it rounded up (or compared exactly) a window after a busy one
+ * would hold at most LIMIT - 1, and sustained overload would get 1% less
+ * than LIMIT per PERIOD at a limit of 100. */
+static apr_uint64_t room(const apisec_ratelimit_spec_t *spec, apr_uint64_t prev,
+                         apr_uint64_t rem)
+{
+    u128_t w = (u128_t)prev * rem / ((u128_t)spec->period * APR_USEC_PER_SEC);
+
+    return w >= spec->limit ? 0 : spec->limit - (apr_uint64_t)w;
+}
+
+int apisec_ratelimit_window(const apisec_ratelimit_spec_t *spec,
+                            apr_uint64_t prev, apr_uint64_t cur, apr_time_t now,
+                            unsigned cost, apisec_ratelimit_result_t *res)
+{
+    apr_uint64_t p = spec->period * APR_USEC_PER_SEC;
+    apr_uint64_t rem = p - (apr_uint64_t)now % p; /* 1..p */
+    apr_uint64_t have = room(spec, prev, rem), after, at;
+    apr_interval_time_t wait;
+
     memset(res, 0, sizeof(*res));
     res->now = now;
     res->limit = spec->limit;
     res->period = spec->period;
-    res->allowed = next - now <= w;
-    if (!res->allowed) {
-        res->remaining = (apr_uint64_t)((w - (base - now)) / t);
-        res->reset = ceil_secs(base - now);
-        res->retry_after = ceil_secs(next - w - now);
-        return 0;
+    res->allowed = cur < have;
+    after = cur + (res->allowed && cost ? 1 : 0);
+    res->remaining = have > after ? have - after : 0;
+    /* Everything counted has left the estimate once the current window's
+     * count has weighed its last in the next one. */
+    res->reset = after > 0  ? ceil_secs((apr_interval_time_t)(rem + p))
+                 : prev > 0 ? ceil_secs((apr_interval_time_t)rem)
+                            : 0;
+    if (res->allowed) {
+        return cost != 0;
     }
-    if (cost == 0) {
-        res->remaining = (apr_uint64_t)((w - (base - now)) / t);
-        res->reset = ceil_secs(base - now);
-        return 0;
+    if (cur < spec->limit) {
+        /* Later in this window (PREV > 0, or it would have passed), once
+         * floor(PREV * REM' / PERIOD) <= LIMIT - CUR - 1, that is
+         * PREV * REM' < (LIMIT - CUR) * PERIOD. */
+        at = (apr_uint64_t)(((u128_t)(spec->limit - cur) * p - 1) / prev);
+        wait = (apr_interval_time_t)(rem - (at < rem ? at : rem - 1));
     }
-    res->remaining = (apr_uint64_t)((w - (next - now)) / t);
-    res->reset = ceil_secs(next - now);
-    *new_tat = next;
-    return 1;
+    else {
+        /* In the next window, where CUR weighs as PREV does now. */
+        at = (apr_uint64_t)(((u128_t)spec->limit * p - 1) / cur);
+        wait = (apr_interval_time_t)(rem + p - (at < p ? at : p));
+    }
+    res->retry_after = ceil_secs(wait > 0 ? wait : 1);
+    return 0;
 }
 
-/* The stored value: the TAT as 8 bytes, big-endian, microseconds since the
- * epoch, so every server reads the same bytes the same way. Servers sharing
- * memcached must keep their clocks in step (NTP): the skew between them
- * shifts when one sees a key's allowance refill. */
-static void tat_encode(apr_time_t tat, unsigned char b[8])
+/* ---- over the shm store: both counts in one entry, under its lock ---- */
+
+/* 16 bytes, big-endian: the window number, then PREV and CUR as 4 bytes
+ * each (LIMIT fits 32 bits, and no count passes it). */
+static void state_encode(apr_uint64_t k, apr_uint64_t prev, apr_uint64_t cur,
+                         unsigned char b[16])
 {
     int i;
 
-    for (i = 7; i >= 0; --i) {
-        b[i] = (unsigned char)((apr_uint64_t)tat & 0xff);
-        tat = (apr_time_t)((apr_uint64_t)tat >> 8);
+    for (i = 7; i >= 0; --i, k >>= 8) {
+        b[i] = (unsigned char)(k & 0xff);
+    }
+    for (i = 11; i >= 8; --i, prev >>= 8) {
+        b[i] = (unsigned char)(prev & 0xff);
+    }
+    for (i = 15; i >= 12; --i, cur >>= 8) {
+        b[i] = (unsigned char)(cur & 0xff);
     }
 }
 
-static int tat_decode(const unsigned char *b, apr_size_t n, apr_time_t *tat)
+/* The counts as seen from window K: a state of window K-1 has its CUR
+ * become PREV; anything older, or not ours, is a fresh key. */
+static void state_decode(const unsigned char *b, apr_size_t n, apr_uint64_t k,
+                         apr_uint64_t *prev, apr_uint64_t *cur)
 {
-    apr_uint64_t v = 0;
-    apr_size_t i;
+    apr_uint64_t sk = 0, sp = 0, sc = 0;
+    int i;
 
-    if (b == NULL || n != 8) {
-        return 0; /* absent, or not ours: treated as a fresh key */
+    *prev = *cur = 0;
+    if (b == NULL || n != 16) {
+        return;
     }
     for (i = 0; i < 8; ++i) {
-        v = (v << 8) | b[i];
+        sk = (sk << 8) | b[i];
     }
-    *tat = (apr_time_t)v;
-    return 1;
+    for (i = 8; i < 12; ++i) {
+        sp = (sp << 8) | b[i];
+    }
+    for (i = 12; i < 16; ++i) {
+        sc = (sc << 8) | b[i];
+    }
+    if (sk == k) {
+        *prev = sp;
+        *cur = sc;
+    }
+    else if (sk + 1 == k) {
+        *prev = sc;
+    }
 }
 
-/* Kept a second past the TAT: after that the state equals a fresh key. */
-static apr_uint32_t tat_ttl(apr_time_t tat, apr_time_t now)
+/* A window's count is needed until the end of the next window. */
+static apr_uint32_t window_ttl(const apisec_ratelimit_spec_t *spec,
+                               apr_time_t now)
 {
-    return (apr_uint32_t)ceil_secs(tat - now) + 1;
+    apr_uint64_t p = spec->period * APR_USEC_PER_SEC;
+
+    return (apr_uint32_t)ceil_secs(
+               (apr_interval_time_t)(2 * p - (apr_uint64_t)now % p))
+           + 1;
 }
 
 typedef struct {
@@ -411,92 +463,374 @@ typedef struct {
     apr_time_t now;
     unsigned cost;
     apisec_ratelimit_result_t *res;
-} gcra_baton_t;
+} window_baton_t;
 
-static int gcra_update(void *baton, const unsigned char *old, apr_size_t oldlen,
-                       unsigned char *nv, apr_size_t *nlen, apr_uint32_t *ttl)
+static int window_update(void *baton, const unsigned char *old,
+                         apr_size_t oldlen, unsigned char *nv, apr_size_t *nlen,
+                         apr_uint32_t *ttl)
 {
-    gcra_baton_t *b = baton;
-    apr_time_t tat = 0, next, now = b->now ? b->now : apr_time_now();
-    int have = tat_decode(old, oldlen, &tat);
+    window_baton_t *b = baton;
+    apr_time_t now = b->now ? b->now : apr_time_now();
+    apr_uint64_t k = apisec_ratelimit_window_of(b->spec, now), prev, cur;
 
-    if (!apisec_ratelimit_gcra(b->spec, have, tat, now, b->cost, &next,
-                               b->res)) {
+    state_decode(old, oldlen, k, &prev, &cur);
+    if (!apisec_ratelimit_window(b->spec, prev, cur, now, b->cost, b->res)) {
         return 0;
     }
-    tat_encode(next, nv);
-    *nlen = 8;
-    *ttl = tat_ttl(next, now);
+    state_encode(k, prev, cur + 1, nv);
+    *nlen = 16;
+    *ttl = window_ttl(b->spec, now);
     return 1;
 }
 
-/* Contention: every try lost to another process writing the same key, so
- * the key is being hit faster than the store answers. The answer is the
- * same every time (refused, retry after one interval), which errs on the
- * side of the limit and keeps a hot key from spinning. */
-static void contended(const apisec_ratelimit_spec_t *spec,
-                      apisec_ratelimit_result_t *res)
-{
-    res->allowed = 0;
-    res->contended = 1;
-    res->remaining = 0;
-    res->retry_after = ceil_secs(spec->interval);
-}
+/* ---- leases: counted requests a process may pass without a round trip ----
+ *
+ * A process that asks memcached for one request of a key far from its
+ * limit may ask for several: the counter is raised by all of them at once,
+ * so every request let through was counted before it passed (never more
+ * than the limit), and the process passes the rest of its lease locally,
+ * in this window only. The lease is a sixteenth of the room left (at most
+ * LEASE_MAX), and none below LEASE_MIN: within 256 requests of its room a
+ * key is counted one request at a time, exactly as without leases, so a
+ * key at its limit never has requests counted earlier than they pass. What
+ * a process leased and did not use by the window's end stays counted. */
 
-static apr_status_t check_cas(apisec_store_t *store,
-                              const apisec_ratelimit_spec_t *spec,
-                              const void *key, apr_size_t klen, apr_time_t now,
-                              unsigned cost, apisec_ratelimit_result_t *res)
+#define LEASE_MAX 64
+#define LEASE_SHARE 16
+#define LEASE_MIN 16
+/* The table is 4-way set associative: with one slot a key, keys whose
+ * hashes meet would take each other's leases in turn (a fifth of 1,000
+ * keys in 4,096 slots), each time at two round trips. */
+#define LEASE_WAYS 4
+
+typedef struct {
+    apr_uint64_t h[2];   /* SipHash-128 of the key; 0, 0: empty */
+    apr_uint64_t window; /* the window the lease is of */
+    apr_uint64_t left;   /* leased, not yet used */
+    apr_uint64_t prev;   /* the previous window's count, when read */
+    apr_uint64_t count;  /* the counter's value, as last read */
+    int have_prev;
+} lease_t;
+
+struct apisec_ratelimit_local {
+    apr_thread_mutex_t *mutex; /* NULL without threads */
+    unsigned char secret[16];
+    apr_uint64_t mask; /* slots - 1 */
+    lease_t *slots;
+};
+
+apr_status_t apisec_ratelimit_local_create(apr_pool_t *p, unsigned slots,
+                                           apisec_ratelimit_local_t **local)
 {
-    unsigned char buf[APISEC_STORE_VALUE_MAX], nv[8];
-    apr_size_t n = 0;
-    apr_uint64_t cas = 0;
-    apr_time_t tat = 0, next, t;
+    apisec_ratelimit_local_t *l = apr_pcalloc(p, sizeof(*l));
+    apr_uint64_t n = 1;
     apr_status_t rv;
-    int i, have;
 
-    for (i = 0; i < APISEC_RATELIMIT_CAS_TRIES; ++i) {
-        rv = apisec_store_get(store, key, klen, buf, &n, &cas);
-        if (apisec_store_failed(rv)) {
-            return rv;
-        }
-        /* Read after the get: a write that wins against us happened
-         * before it, so its time is earlier than ours. */
-        t = now ? now : apr_time_now();
-        have = rv == APR_SUCCESS && tat_decode(buf, n, &tat);
-        if (rv != APR_SUCCESS) {
-            cas = 0;
-        }
-        if (!apisec_ratelimit_gcra(spec, have, tat, t, cost, &next, res)) {
-            return APR_SUCCESS;
-        }
-        tat_encode(next, nv);
-        rv = apisec_store_cas(store, key, klen, nv, sizeof(nv),
-                              tat_ttl(next, t), cas);
-        if (rv == APR_SUCCESS || apisec_store_failed(rv)) {
-            return rv;
-        }
+    while ((n < slots && n < ((apr_uint64_t)1 << 20)) || n < LEASE_WAYS) {
+        n <<= 1;
     }
-    contended(spec, res);
+    l->mask = n - 1;
+    l->slots = apr_pcalloc(p, sizeof(*l->slots) * (apr_size_t)n);
+    /* Keyed like the shm table: a client cannot aim two keys at one
+     * slot (which would only cost leases, never pass a request). */
+    if ((rv = apr_generate_random_bytes(l->secret, sizeof(l->secret)))
+        != APR_SUCCESS) {
+        return rv;
+    }
+#if APR_HAS_THREADS
+    if ((rv = apr_thread_mutex_create(&l->mutex, APR_THREAD_MUTEX_DEFAULT, p))
+        != APR_SUCCESS) {
+        return rv;
+    }
+#endif
+    *local = l;
     return APR_SUCCESS;
 }
 
-apr_status_t apisec_ratelimit_check(apisec_store_t *store,
+static void local_lock(apisec_ratelimit_local_t *l)
+{
+#if APR_HAS_THREADS
+    if (l->mutex != NULL) {
+        apr_thread_mutex_lock(l->mutex);
+    }
+#endif
+}
+
+static void local_unlock(apisec_ratelimit_local_t *l)
+{
+#if APR_HAS_THREADS
+    if (l->mutex != NULL) {
+        apr_thread_mutex_unlock(l->mutex);
+    }
+#endif
+}
+
+static lease_t *lease_find(apisec_ratelimit_local_t *l, const apr_uint64_t h[2])
+{
+    lease_t *set =
+        &l->slots[(h[0] & l->mask) & ~(apr_uint64_t)(LEASE_WAYS - 1)];
+    int i;
+
+    for (i = 0; i < LEASE_WAYS; ++i) {
+        if (set[i].h[0] == h[0] && set[i].h[1] == h[1]) {
+            return &set[i];
+        }
+    }
+    return NULL;
+}
+
+/* Where a new lease goes: an empty way, else one of an older window, else
+ * one used up, else the way the hash picks (its lease is dropped: counted,
+ * never used, which errs on the side of the limit). */
+static lease_t *lease_victim(apisec_ratelimit_local_t *l,
+                             const apr_uint64_t h[2], apr_uint64_t k)
+{
+    lease_t *set =
+        &l->slots[(h[0] & l->mask) & ~(apr_uint64_t)(LEASE_WAYS - 1)];
+    lease_t *best = &set[h[1] % LEASE_WAYS];
+    int i, rank = 3, r;
+
+    for (i = 0; i < LEASE_WAYS; ++i) {
+        r = set[i].h[0] == 0     ? 0
+            : set[i].window != k ? 1
+            : set[i].left == 0   ? 2
+                                 : 3;
+        if (r < rank) {
+            rank = r;
+            best = &set[i];
+        }
+    }
+    return best;
+}
+
+/* The lease to ask for: a sixteenth of the room the counts last read
+ * leave now, 1 to LEASE_MAX; 1 when nothing is known. */
+static apr_uint64_t lease_size(const apisec_ratelimit_spec_t *spec,
+                               apr_uint64_t prev, apr_uint64_t count,
+                               apr_time_t now)
+{
+    apr_uint64_t p = spec->period * APR_USEC_PER_SEC;
+    apr_uint64_t have = room(spec, prev, p - (apr_uint64_t)now % p);
+    apr_uint64_t n = have > count ? (have - count) / LEASE_SHARE : 0;
+
+    return n < LEASE_MIN ? 1 : n > LEASE_MAX ? LEASE_MAX : n;
+}
+
+/* ---- over counters (memcached): one increment per request ----
+ *
+ * One counter per key and window, KEY ";" k, created by the first
+ * increment of the window (memcached's increment with an initial value,
+ * expiring when the window no longer weighs). The previous window's count
+ * is read only when it decides the answer: a request that would pass even
+ * if the previous window had been full (PREV = LIMIT, the most it can
+ * hold) passes without it. So a key far from its limit costs one
+ * increment; near it, a process reads PREV once per window (and keeps it
+ * with its leases; without them, each such request reads it). */
+
+static char *window_key(apr_pool_t *p, const void *key, apr_size_t klen,
+                        apr_uint64_t k, apr_size_t *len)
+{
+    char num[22], *e = num + sizeof(num), *out;
+    apr_size_t n;
+
+    do {
+        *--e = (char)('0' + k % 10);
+        k /= 10;
+    } while (k != 0);
+    *--e = ';';
+    n = (apr_size_t)(num + sizeof(num) - e);
+    out = apr_palloc(p, klen + n + 1);
+    memcpy(out, key, klen);
+    memcpy(out + klen, e, n);
+    out[klen + n] = '\0';
+    *len = klen + n;
+    return out;
+}
+
+/* A window's count, 0 when absent. */
+static apr_status_t read_count(apr_pool_t *p, apisec_store_t *store,
+                               const void *key, apr_size_t klen, apr_uint64_t k,
+                               apr_uint64_t *count)
+{
+    unsigned char buf[APISEC_STORE_VALUE_MAX];
+    apr_size_t n = 0, i, plen;
+    apr_uint64_t v = 0;
+    const char *pkey = window_key(p, key, klen, k, &plen);
+    apr_status_t rv = apisec_store_get(store, pkey, plen, buf, &n, NULL);
+
+    *count = 0;
+    if (rv == APISEC_STORE_NOTFOUND) {
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    for (i = 0; i < n && i < 20 && buf[i] >= '0' && buf[i] <= '9'; ++i) {
+        v = v * 10 + (apr_uint64_t)(buf[i] - '0');
+    }
+    *count = v;
+    return APR_SUCCESS;
+}
+
+static apr_status_t check_counters(apr_pool_t *p, apisec_store_t *store,
+                                   apisec_ratelimit_local_t *local,
+                                   const apisec_ratelimit_spec_t *spec,
+                                   const void *key, apr_size_t klen,
+                                   apr_time_t now, unsigned cost,
+                                   apisec_ratelimit_result_t *res)
+{
+    apr_uint64_t k, v = 0, ask = cost ? 1 : 0, got, used, room_now, dummy;
+    apr_uint64_t h[2] = {0, 0}, prev = 0, pp;
+    unsigned char hb[16];
+    lease_t *l = NULL;
+    apr_size_t wlen;
+    const char *wkey;
+    apr_status_t rv;
+    int have_prev = 0;
+
+    if (now == 0) {
+        now = apr_time_now();
+    }
+    k = apisec_ratelimit_window_of(spec, now);
+    if (local != NULL) {
+        apisec_store_shm_hash128(local->secret, key, klen, hb);
+        memcpy(h, hb, sizeof(h));
+        h[0] |= 1; /* never the empty mark */
+        local_lock(local);
+        l = lease_find(local, h);
+        if (l != NULL && l->window == k) {
+            have_prev = l->have_prev;
+            prev = l->prev;
+            pp = have_prev ? prev : spec->limit;
+            if (l->left > 0) {
+                /* Counted already: passes without a round trip. */
+                l->left -= cost ? 1 : 0;
+                used = l->count - l->left - (cost ? 1 : 0);
+                apisec_ratelimit_window(spec, pp, used, now, cost, res);
+                res->allowed = 1;
+                local_unlock(local);
+                return APR_SUCCESS;
+            }
+            if (cost) {
+                ask = lease_size(spec, pp, l->count, now);
+            }
+        }
+        else if (cost) {
+            ask = lease_size(spec, spec->limit, 0, now);
+        }
+        local_unlock(local);
+    }
+    wkey = window_key(p, key, klen, k, &wlen);
+    rv = cost ? apisec_store_incr(store, wkey, wlen, ask, ask,
+                                  window_ttl(spec, now), &v)
+              : apisec_store_incr_existing(store, wkey, wlen, 0, &v);
+    if (rv == APISEC_STORE_EXISTS && cost) {
+        /* Another process created the counter between memcached's miss
+         * and its add (memcached answers NOT_STORED): it is there now. */
+        rv = apisec_store_incr_existing(store, wkey, wlen, ask, &v);
+    }
+    if (rv == APISEC_STORE_NOTFOUND && !cost) {
+        v = 0, rv = APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        /* No decision without a count: "not found" or "exists" here is a
+         * store failure, so that APISecStoreFailure decides. */
+        return apisec_store_failed(rv) ? rv : APR_EGENERAL;
+    }
+    /* The count includes this request's increment (and its lease), and
+     * perhaps those of refused requests not yet taken back: that errs
+     * below the limit. */
+    used = v - ask;
+    if (!apisec_ratelimit_window(spec, have_prev ? prev : spec->limit, used,
+                                 now, cost, res)
+        && !have_prev) {
+        /* Refused as if the previous window had been full: what it held
+         * decides, so it is read. */
+        if ((rv = read_count(p, store, key, klen, k - 1, &prev))
+            != APR_SUCCESS) {
+            if (cost) {
+                (void)apisec_store_decr(store, wkey, wlen, ask, &dummy);
+            }
+            return rv;
+        }
+        have_prev = 1;
+        apisec_ratelimit_window(spec, prev, used, now, cost, res);
+    }
+    pp = have_prev ? prev : spec->limit;
+    if (!cost) {
+        return APR_SUCCESS;
+    }
+    if (!res->allowed) {
+        /* Refused: the increment is taken back, so the count is of
+         * requests let through. Should that fail, the count stays too
+         * high, which errs on the side of the limit; it is counted. */
+        (void)apisec_store_decr(store, wkey, wlen, ask, &dummy);
+        got = 0;
+    }
+    else {
+        got = ask;
+    }
+    if (got > 1) {
+        /* Keep what a share of the room left now allows (at least this
+         * request, which passed), and give back the rest. */
+        apr_uint64_t per = spec->period * APR_USEC_PER_SEC;
+
+        room_now = room(spec, pp, per - (apr_uint64_t)now % per);
+        got = room_now > used ? (room_now - used) / LEASE_SHARE : 0;
+        got = got < LEASE_MIN ? 1 : got > ask ? ask : got;
+        /* Should the give-back fail, the rest stays counted and unused,
+         * which errs on the side of the limit; it is counted. */
+        if (got < ask) {
+            (void)apisec_store_decr(store, wkey, wlen, ask - got, &dummy);
+        }
+    }
+    if (local != NULL) {
+        apr_uint64_t count = v - (ask - got);
+
+        local_lock(local);
+        l = lease_find(local, h);
+        if (l != NULL && l->window == k) {
+            /* Another thread's lease of the same key: the two add up. */
+            l->left += got > 0 ? got - 1 : 0;
+            l->count = count > l->count ? count : l->count;
+        }
+        else {
+            if (l == NULL) {
+                l = lease_victim(local, h, k);
+            }
+            l->h[0] = h[0];
+            l->h[1] = h[1];
+            l->window = k;
+            l->left = got > 0 ? got - 1 : 0;
+            l->count = count;
+            l->have_prev = 0;
+        }
+        if (have_prev) {
+            l->prev = prev;
+            l->have_prev = 1;
+        }
+        local_unlock(local);
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t apisec_ratelimit_check(apr_pool_t *p, apisec_store_t *store,
+                                    apisec_ratelimit_local_t *local,
                                     const apisec_ratelimit_spec_t *spec,
                                     const void *key, apr_size_t klen,
                                     apr_time_t now, unsigned cost,
                                     apisec_ratelimit_result_t *res)
 {
-    gcra_baton_t b;
+    window_baton_t b;
 
     if (store->ops->update == NULL) {
-        return check_cas(store, spec, key, klen, now, cost, res);
+        return check_counters(p, store, local, spec, key, klen, now, cost, res);
     }
     b.spec = spec;
     b.now = now;
     b.cost = cost;
     b.res = res;
-    return apisec_store_update(store, key, klen, gcra_update, &b);
+    return apisec_store_update(store, key, klen, window_update, &b);
 }
 
 int apisec_ratelimit_more_restrictive(const apisec_ratelimit_result_t *a,
@@ -537,54 +871,97 @@ const char *apisec_ratelimit_headers_parse(const char *arg,
     return NULL;
 }
 
+/* The header values are built per response: from pieces whose lengths
+ * are known, in one allocation, since apr_psprintf's formatter (and
+ * apr_pstrcat's strlen of each piece) cost several times this. */
+typedef struct {
+    const char *s;
+    apr_size_t n;
+} piece_t;
+
+#define LIT(s)                                                                 \
+    {                                                                          \
+        s, sizeof(s) - 1                                                       \
+    }
+
+/* Decimal text of V in BUF (room for 21), as a piece. */
+static piece_t num(char *buf, apr_uint64_t v)
+{
+    char *e = buf + 21;
+    piece_t pc;
+
+    do {
+        *--e = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    pc.s = e;
+    pc.n = (apr_size_t)(buf + 21 - e);
+    return pc;
+}
+
+static const char *join(apr_pool_t *p, const piece_t *pc, int n)
+{
+    apr_size_t len = 0;
+    char *out, *o;
+    int i;
+
+    for (i = 0; i < n; ++i) {
+        len += pc[i].n;
+    }
+    o = out = apr_palloc(p, len + 1);
+    for (i = 0; i < n; ++i) {
+        memcpy(o, pc[i].s, pc[i].n);
+        o += pc[i].n;
+    }
+    *o = '\0';
+    return out;
+}
+
 void apisec_ratelimit_headers(apr_pool_t *p, apisec_ratelimit_headers_e fmt,
                               const apisec_ratelimit_spec_t *spec,
                               const apisec_ratelimit_result_t *res,
                               apr_table_t *out)
 {
+    char b1[21], b2[21], b3[21], b4[21], b5[21];
+    piece_t name = {spec->name, strlen(spec->name)};
+    piece_t limit = num(b1, res->limit), period = num(b2, res->period);
+    piece_t rem = num(b3, res->remaining), reset = num(b4, res->reset);
+
     if (!res->allowed) {
-        apr_table_setn(out, "Retry-After",
-                       apr_psprintf(p, "%" APR_UINT64_T_FMT, res->retry_after));
+        piece_t ra = num(b5, res->retry_after);
+
+        apr_table_setn(out, "Retry-After", join(p, &ra, 1));
     }
     switch (fmt) {
-    case APISEC_RL_HEADERS_IETF:
+    case APISEC_RL_HEADERS_IETF: {
         /* Structured fields (RFC 9651): a list of policy items, each a
          * quoted name with parameters; spec->name holds no '"' or '\'. */
-        apr_table_setn(out, "RateLimit-Policy",
-                       apr_psprintf(p,
-                                    "\"%s\";q=%" APR_UINT64_T_FMT
-                                    ";w=%" APR_UINT64_T_FMT,
-                                    spec->name, res->limit, res->period));
-        apr_table_setn(out, "RateLimit",
-                       apr_psprintf(p,
-                                    "\"%s\";r=%" APR_UINT64_T_FMT
-                                    ";t=%" APR_UINT64_T_FMT,
-                                    spec->name, res->remaining, res->reset));
+        piece_t pol[] = {LIT("\""), name,       LIT("\";q="),
+                         limit,     LIT(";w="), period};
+        piece_t rl[] = {LIT("\""), name, LIT("\";r="), rem, LIT(";t="), reset};
+
+        apr_table_setn(out, "RateLimit-Policy", join(p, pol, 6));
+        apr_table_setn(out, "RateLimit", join(p, rl, 6));
         break;
-    case APISEC_RL_HEADERS_DRAFT7:
-        apr_table_setn(out, "RateLimit",
-                       apr_psprintf(p,
-                                    "limit=%" APR_UINT64_T_FMT
-                                    ", remaining=%" APR_UINT64_T_FMT
-                                    ", reset=%" APR_UINT64_T_FMT,
-                                    res->limit, res->remaining, res->reset));
-        apr_table_setn(
-            out, "RateLimit-Policy",
-            apr_psprintf(p, "%" APR_UINT64_T_FMT ";w=%" APR_UINT64_T_FMT,
-                         res->limit, res->period));
+    }
+    case APISEC_RL_HEADERS_DRAFT7: {
+        piece_t rl[] = {LIT("limit="), limit,           LIT(", remaining="),
+                        rem,           LIT(", reset="), reset};
+        piece_t pol[] = {limit, LIT(";w="), period};
+
+        apr_table_setn(out, "RateLimit", join(p, rl, 6));
+        apr_table_setn(out, "RateLimit-Policy", join(p, pol, 3));
         break;
-    case APISEC_RL_HEADERS_DRAFT6:
-        apr_table_setn(out, "RateLimit-Limit",
-                       apr_psprintf(p, "%" APR_UINT64_T_FMT, res->limit));
-        apr_table_setn(out, "RateLimit-Remaining",
-                       apr_psprintf(p, "%" APR_UINT64_T_FMT, res->remaining));
-        apr_table_setn(out, "RateLimit-Reset",
-                       apr_psprintf(p, "%" APR_UINT64_T_FMT, res->reset));
-        apr_table_setn(
-            out, "RateLimit-Policy",
-            apr_psprintf(p, "%" APR_UINT64_T_FMT ";w=%" APR_UINT64_T_FMT,
-                         res->limit, res->period));
+    }
+    case APISEC_RL_HEADERS_DRAFT6: {
+        piece_t pol[] = {limit, LIT(";w="), period};
+
+        apr_table_setn(out, "RateLimit-Limit", join(p, &limit, 1));
+        apr_table_setn(out, "RateLimit-Remaining", join(p, &rem, 1));
+        apr_table_setn(out, "RateLimit-Reset", join(p, &reset, 1));
+        apr_table_setn(out, "RateLimit-Policy", join(p, pol, 3));
         break;
+    }
     case APISEC_RL_HEADERS_OFF:
         break;
     }

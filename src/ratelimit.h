@@ -1,25 +1,33 @@
-/* Rate limits: the `APISecRateLimit` argument, the GCRA decision over the
- * store, and the RateLimit response header fields.
+/* Rate limits: the `APISecRateLimit` argument, the sliding-window decision
+ * over the store, and the RateLimit response header fields.
  *
- * Semantics of LIMIT/PERIOD (GCRA, the generic cell rate algorithm, which is
- * a token bucket kept as one timestamp):
- * - a key may send LIMIT requests at once (the burst), and the allowance
- *   refills continuously at LIMIT per PERIOD, one request every
- *   T = PERIOD/LIMIT (rounded up to the microsecond);
- * - under sustained overload exactly one request per T passes: LIMIT per
- *   PERIOD, whatever the phase of the clock. There are no fixed windows, so
- *   there is no window edge where two bursts meet: after its burst a client
- *   gets T-spaced requests, never a second burst;
- * - in any interval of length D at most LIMIT + D/T requests pass; in any
- *   interval that starts when the key's allowance is used up (as under
- *   sustained load), at most ceil(D/T), so at most LIMIT per PERIOD;
- * - state: one 8-byte "theoretical arrival time" (TAT) per key, expiring
- *   once it lies in the past (then the key is fresh again); a TAT more than
- *   LIMIT intervals ahead, which only a skewed clock can write, is read as
- *   now + LIMIT intervals, so no answer exceeds one PERIOD.
+ * Semantics of LIMIT/PERIOD (a sliding window counter):
+ * - time is cut into fixed windows of PERIOD, aligned to the Unix epoch
+ *   (window k is [k*PERIOD, (k+1)*PERIOD)), and each key counts the
+ *   requests it was allowed in each window;
+ * - a request at elapsed time e into window k passes when
+ *       floor(PREV * (PERIOD - e) / PERIOD) + CUR + 1 <= LIMIT
+ *   where PREV is the count of window k-1 and CUR that of window k so far
+ *   (times in microseconds): the previous window weighs what is left of it
+ *   in a window of PERIOD ending now, as if its requests had come evenly;
+ * - refused requests are not counted, so a client that keeps trying is let
+ *   through at the limit's rate, not locked out;
+ * - a key may send LIMIT requests at once (the burst); at a window's edge
+ *   the previous window still weighs in full, so there is no second burst:
+ *   after its burst a key gets about one request every PERIOD/LIMIT;
+ * - never more than LIMIT in one window; under sustained overload exactly
+ *   LIMIT pass in each window after the first, spread evenly, so about
+ *   LIMIT in any PERIOD once the allowance is used up (LIMIT + 1 when a
+ *   late request leaves its room to the next); a key idle before the end
+ *   of the previous window
+ *   can get at most 2*LIMIT - 1 in one PERIOD straddling the edge (the same
+ *   bound as a token bucket's burst plus refill);
+ * - state: two counts per key (shm: one entry of 16 bytes; memcached: one
+ *   counter per window), expiring once they no
+ *   longer weigh.
  * Result fields, as the RateLimit headers carry them:
  * - remaining: requests the key may send now, right after this one;
- * - reset: seconds until the full LIMIT is available again (0: it is);
+ * - reset: seconds until nothing counted weighs any more (the full LIMIT);
  * - retry_after (refused requests): seconds until one request passes.
  * Nothing here knows httpd. */
 #ifndef APISEC_RATELIMIT_H
@@ -32,7 +40,6 @@
 #define APISEC_RATELIMIT_LIMIT_MAX 1000000000u
 #define APISEC_RATELIMIT_PERIOD_MAX ((apr_uint64_t)7 * 86400)
 #define APISEC_RATELIMIT_NAME_MAX 64
-#define APISEC_RATELIMIT_CAS_TRIES 8
 
 typedef enum {
     APISEC_RL_KEY_IP,
@@ -48,7 +55,7 @@ typedef enum {
 typedef struct {
     apr_uint64_t limit;           /* LIMIT, requests */
     apr_uint64_t period;          /* PERIOD, seconds */
-    apr_interval_time_t interval; /* T = ceil(PERIOD/LIMIT), microseconds */
+    apr_interval_time_t interval; /* ceil(PERIOD/LIMIT), microseconds */
     apisec_ratelimit_key_e key;
     const char *header;          /* key=header:NAME, else NULL */
     apr_array_header_t *methods; /* upper-case names; NULL: every method */
@@ -59,7 +66,6 @@ typedef struct {
 
 typedef struct {
     int allowed;
-    int contended; /* CAS lost every try: refused, see .c */
     apr_uint64_t limit;
     apr_uint64_t period;
     apr_uint64_t remaining;
@@ -96,23 +102,41 @@ const char *apisec_ratelimit_key(apr_pool_t *p, const char *prefix,
                                  const apisec_ratelimit_spec_t *spec,
                                  const char *client, apr_size_t *klen);
 
-/* One GCRA step, pure. HAVE_TAT says whether TAT holds a stored state.
- * COST 1 consumes a request; COST 0 asks whether one would pass without
- * consuming (the check before a count=failures request). Returns 1 when
- * *NEW_TAT must be stored, 0 when the state stays as it is. */
-int apisec_ratelimit_gcra(const apisec_ratelimit_spec_t *spec, int have_tat,
-                          apr_time_t tat, apr_time_t now, unsigned cost,
-                          apr_time_t *new_tat, apisec_ratelimit_result_t *res);
+/* The window NOW lies in: NOW / PERIOD. */
+apr_uint64_t apisec_ratelimit_window_of(const apisec_ratelimit_spec_t *spec,
+                                        apr_time_t now);
 
-/* Decides one request of KEY at NOW over the store: under the backend's
- * lock when it has one (shm), else by get + compare-and-swap, at most
- * APISEC_RATELIMIT_CAS_TRIES rounds. NOW 0 reads the clock at the decision
- * itself (under the lock, or after each get), so that decisions on one key
- * are taken in the order of their times and the promises above hold to the
- * microsecond across processes; pass a time only to test. A store failure
- * is returned as is and RES is then not a decision: APISecStoreFailure
- * decides. */
-apr_status_t apisec_ratelimit_check(apisec_store_t *store,
+/* One decision, pure: PREV is the previous window's count, CUR the
+ * current window's count before this request. COST 1 asks to consume a
+ * request; COST 0 asks whether one would pass without consuming (the check
+ * before a count=failures request). Fills RES; returns 1 when the request
+ * passes and is to be counted (CUR + 1), 0 otherwise. */
+int apisec_ratelimit_window(const apisec_ratelimit_spec_t *spec,
+                            apr_uint64_t prev, apr_uint64_t cur, apr_time_t now,
+                            unsigned cost, apisec_ratelimit_result_t *res);
+
+/* A process's leases (see apisec_ratelimit_check), SLOTS keys (rounded up
+ * to a power of two), safe for its threads. */
+typedef struct apisec_ratelimit_local apisec_ratelimit_local_t;
+apr_status_t apisec_ratelimit_local_create(apr_pool_t *p, unsigned slots,
+                                           apisec_ratelimit_local_t **local);
+
+/* Decides one request of KEY at NOW over the store. With the backend's
+ * lock (shm): one update of one entry, the clock read under the lock.
+ * Else (memcached): one increment of the window's counter (created by it
+ * when absent); the previous window's count is read only when it decides
+ * the answer, that is when the request would be refused were the previous
+ * window full; a refused request takes its increment back (a decrement).
+ * No compare-and-swap, so concurrent requests on one key never lose a
+ * race. With LOCAL (may be NULL), a request of a key with 256 or more
+ * requests of room counts a lease of 16 to 64 (a sixteenth of the room)
+ * at once, which later requests of this process pass without a round
+ * trip, in this window only; the previous count, once read, is kept there
+ * for the window too. NOW 0 reads the clock; pass a time only to test. P
+ * holds the window keys. A store failure is returned as is and RES is
+ * then not a decision: APISecStoreFailure decides. */
+apr_status_t apisec_ratelimit_check(apr_pool_t *p, apisec_store_t *store,
+                                    apisec_ratelimit_local_t *local,
                                     const apisec_ratelimit_spec_t *spec,
                                     const void *key, apr_size_t klen,
                                     apr_time_t now, unsigned cost,

@@ -35,6 +35,29 @@ apr_status_t apisec_store_incr(apisec_store_t *s, const void *key,
         s, s->ops->incr(s->handle, key, klen, delta, initial, ttl, value));
 }
 
+static apr_status_t adjust(apisec_store_t *s, const void *key, apr_size_t klen,
+                           apr_uint64_t delta, int down, apr_uint64_t *value)
+{
+    if (!key_ok(key, klen) || value == NULL) {
+        return APR_EINVAL;
+    }
+    return count(s, s->ops->adjust(s->handle, key, klen, delta, down, value));
+}
+
+apr_status_t apisec_store_incr_existing(apisec_store_t *s, const void *key,
+                                        apr_size_t klen, apr_uint64_t delta,
+                                        apr_uint64_t *value)
+{
+    return adjust(s, key, klen, delta, 0, value);
+}
+
+apr_status_t apisec_store_decr(apisec_store_t *s, const void *key,
+                               apr_size_t klen, apr_uint64_t delta,
+                               apr_uint64_t *value)
+{
+    return adjust(s, key, klen, delta, 1, value);
+}
+
 apr_status_t apisec_store_get(apisec_store_t *s, const void *key,
                               apr_size_t klen, unsigned char *val,
                               apr_size_t *vlen, apr_uint64_t *cas)

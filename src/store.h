@@ -60,6 +60,11 @@ typedef struct {
     /* Optional (NULL when the backend has no lock to offer). */
     apr_status_t (*update)(void *h, const void *key, apr_size_t klen,
                            apisec_store_update_fn *fn, void *baton);
+    /* Adds DELTA to (DOWN: subtracts it from, stopping at 0, as memcached
+     * does) a present decimal counter, its expiry kept; NOTFOUND when
+     * absent, which creates nothing. */
+    apr_status_t (*adjust)(void *h, const void *key, apr_size_t klen,
+                           apr_uint64_t delta, int down, apr_uint64_t *value);
 } apisec_store_ops_t;
 
 /* Per-process counts; the glue copies them into its shared metrics. */
@@ -94,6 +99,15 @@ apr_status_t apisec_store_cas(apisec_store_t *s, const void *key,
                               apr_uint32_t ttl, apr_uint64_t cas);
 apr_status_t apisec_store_delete(apisec_store_t *s, const void *key,
                                  apr_size_t klen);
+/* The counter operations of adjust(): incr_existing never creates (one
+ * round trip where "create if absent" is not wanted, or a delta of 0 to
+ * read a counter), decr stops at 0. */
+apr_status_t apisec_store_incr_existing(apisec_store_t *s, const void *key,
+                                        apr_size_t klen, apr_uint64_t delta,
+                                        apr_uint64_t *value);
+apr_status_t apisec_store_decr(apisec_store_t *s, const void *key,
+                               apr_size_t klen, apr_uint64_t delta,
+                               apr_uint64_t *value);
 /* APR_ENOTIMPL when the backend has no update operation. */
 apr_status_t apisec_store_update(apisec_store_t *s, const void *key,
                                  apr_size_t klen, apisec_store_update_fn *fn,

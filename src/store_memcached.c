@@ -8,10 +8,9 @@
  * connections and never answers is never taken out that way: for TCP an
  * I/O timeout only closes the socket, so every request would wait the whole
  * timeout again. Hence a small layer of our own, per process:
- * - before an operation, the server the key maps to is noted;
- * - when the operation fails for a server reason (timeout, I/O, refused),
- *   that server is marked down until now + retry, and a generation counter
- *   moves on;
+ * - when an operation fails for a server reason (timeout, I/O, refused),
+ *   the server its key maps to is marked down until now + retry, and a
+ *   generation counter moves on;
  * - a pooled connection whose generation is old gets its server list
  *   rebuilt from the servers that are up (ketama moves only the keys of the
  *   servers that left), once per change, not per request;
@@ -54,7 +53,6 @@ typedef struct {
 /* One operation's connection and the server its key maps to. */
 typedef struct {
     memcached_st *mc;
-    int server; /* index in servers, -1: unknown */
     char key[KEY_PLAIN_MAX + 1];
     apr_size_t klen;
 } op_t;
@@ -69,12 +67,14 @@ apr_size_t apisec_store_memcached_key(const void *key, apr_size_t klen,
     unsigned char md[32];
     unsigned int mdlen = 0;
     apr_size_t i;
-    int plain = klen > 0 && klen <= KEY_PLAIN_MAX && k[0] != '#';
+    unsigned bad = klen == 0 || klen > KEY_PLAIN_MAX || k[0] == '#';
 
-    for (i = 0; plain && i < klen; ++i) {
-        plain = k[i] > 0x20 && k[i] < 0x7f;
+    /* Every byte from '!' to '~': one compare a byte, no branch, since
+     * this runs on every operation. */
+    for (i = 0; !bad && i < klen; ++i) {
+        bad |= (unsigned)(k[i] - 0x21) > 0x7e - 0x21;
     }
-    if (plain) {
+    if (!bad) {
         memcpy(buf, key, klen);
         buf[klen] = '\0';
         return klen;
@@ -233,7 +233,6 @@ static apr_status_t begin(mc_store_t *m, const void *key, apr_size_t klen,
         note_error(m, "every memcached server is down, retried later");
         return APR_ECONNREFUSED;
     }
-    op->server = server_of(m, op->mc, op->key, op->klen);
     return APR_SUCCESS;
 }
 
@@ -258,7 +257,9 @@ static apr_status_t end(mc_store_t *m, op_t *op, memcached_return_t rc)
     default:
         note_error(m, memcached_strerror(op->mc, rc));
         if (server_fault(rc)) {
-            mark_down(m, op->server, apr_time_now());
+            /* Found only now: the ketama lookup is not paid on success. */
+            mark_down(m, server_of(m, op->mc, op->key, op->klen),
+                      apr_time_now());
         }
         rv = rc == MEMCACHED_TIMEOUT ? APR_TIMEUP : APR_EGENERAL;
     }
@@ -288,6 +289,27 @@ static apr_status_t mc_incr(void *h, const void *key, apr_size_t klen,
     }
     rc = memcached_increment_with_initial(op.mc, op.key, op.klen, delta,
                                           initial, ttl_of(ttl), &v);
+    *value = v;
+    return end(m, &op, rc);
+}
+
+static apr_status_t mc_adjust(void *h, const void *key, apr_size_t klen,
+                              apr_uint64_t delta, int down, apr_uint64_t *value)
+{
+    mc_store_t *m = h;
+    op_t op;
+    uint64_t v = 0;
+    memcached_return_t rc;
+    apr_status_t rv = begin(m, key, klen, &op);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* In the binary protocol these never create: absent is NOTFOUND. */
+    rc = down ? memcached_decrement_by_key(op.mc, op.key, op.klen, op.key,
+                                           op.klen, delta, &v)
+              : memcached_increment_by_key(op.mc, op.key, op.klen, op.key,
+                                           op.klen, delta, &v);
     *value = v;
     return end(m, &op, rc);
 }
@@ -393,8 +415,8 @@ static apr_status_t mc_del(void *h, const void *key, apr_size_t klen)
     return end(m, &op, memcached_delete(op.mc, op.key, op.klen, 0));
 }
 
-static const apisec_store_ops_t mc_ops = {"memcached", mc_incr, mc_get, mc_set,
-                                          mc_cas,      mc_del,  NULL};
+static const apisec_store_ops_t mc_ops = {
+    "memcached", mc_incr, mc_get, mc_set, mc_cas, mc_del, NULL, mc_adjust};
 
 const char *apisec_store_memcached_error(apisec_store_t *store)
 {

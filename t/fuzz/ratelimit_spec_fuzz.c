@@ -6,8 +6,9 @@
  * store cores: the `APISecRateLimit` argument (first byte even), the shm
  * `size=` value (first byte 1 mod 4) and the `APISecStore memcached`
  * arguments (3 mod 4). An accepted rate limit must hold what the glue and
- * the header fields rely on; GCRA is then run over it with times taken from
- * the input, and its answers must stay within their bounds. */
+ * the header fields rely on; the sliding-window decision is then run over
+ * it with counts and times from the input, and its answers must stay
+ * within their bounds. */
 #include "ratelimit.h"
 #include "store_memcached.h"
 #include "store_shm.h"
@@ -72,36 +73,34 @@ static apr_time_t time_of(const unsigned char *d, size_t n, size_t at)
     return apr_time_from_sec(1700000000) + (apr_time_t)v * 1000;
 }
 
-static void run_gcra(apr_pool_t *p, const apisec_ratelimit_spec_t *s,
-                     const unsigned char *d, size_t n)
+static void run_window(apr_pool_t *p, const apisec_ratelimit_spec_t *s,
+                       const unsigned char *d, size_t n)
 {
     apisec_ratelimit_result_t r;
-    apr_time_t tat = time_of(d, n, 0), now = time_of(d, n, 4), next = 0;
+    apr_time_t now = time_of(d, n, 4);
+    apr_uint64_t prev = n > 8 ? d[8] % (s->limit + 2) : 0;
+    apr_uint64_t cur = n > 9 ? d[9] % (s->limit + 2) : 0;
     apr_table_t *t = apr_table_make(p, 8);
-    int f, wrote, k, have = n > 8 && (d[8] & 1);
+    int f, counted, k;
 
-    /* A stored state from the input (or none), then a peek, then a hit. */
+    /* Counts from the input (one past LIMIT too, as a decrement not yet
+     * landed leaves), then a peek, then two hits. */
     for (k = 0; k < 3; ++k) {
-        wrote =
-            apisec_ratelimit_gcra(s, have, tat, now, k == 1 ? 0 : 1, &next, &r);
+        counted =
+            apisec_ratelimit_window(s, prev, cur, now, k == 1 ? 0 : 1, &r);
         check(r.remaining <= s->limit);
-        check(r.reset
-              <= s->period + 1
-                     + (apr_uint64_t)(tat > now ? (tat - now) / APR_USEC_PER_SEC
-                                                : 0));
+        check(r.reset <= 2 * s->period);
         check(r.allowed || r.retry_after >= 1);
-        /* A write moves the state forward: past now, and past the
-         * stored TAT when there was one. */
-        check(!wrote || (r.allowed && next > now && (!have || next > tat)));
+        check(r.retry_after <= 2 * s->period);
+        /* Counted only when it passes and costs; never past LIMIT. */
+        check(!counted || (r.allowed && k != 1 && cur < s->limit));
+        check(!r.allowed || r.remaining + cur + (counted ? 1 : 0) <= s->limit);
         for (f = APISEC_RL_HEADERS_OFF; f <= APISEC_RL_HEADERS_DRAFT6; ++f) {
             apisec_ratelimit_headers(p, (apisec_ratelimit_headers_e)f, s, &r,
                                      t);
         }
         apr_table_do(safe_headers, NULL, t, NULL);
-        if (wrote) {
-            tat = next;
-            have = 1;
-        }
+        cur += counted ? 1 : 0;
     }
 }
 
@@ -138,7 +137,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     if (data[0] % 2 == 0) {
         if (apisec_ratelimit_spec_parse_line(p, s, &spec) == NULL) {
             spec_holds(spec);
-            run_gcra(p, spec, data, size);
+            run_window(p, spec, data, size);
         }
     }
     else if (data[0] % 4 == 1) {

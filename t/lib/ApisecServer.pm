@@ -14,7 +14,8 @@ use POSIX ();
 use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(free_port start_memcached start_blackhole stop_pid start_httpd
-                    stop_httpd load access_log one_request status_idle);
+                    stop_httpd load access_log one_request status_idle window_allows
+                    max_per_window max_per_fixed_window);
 
 sub free_port {
     my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
@@ -241,6 +242,60 @@ sub load {
         push @res, map { [split ' '] } <$f>;
     }
     return \@res;
+}
+
+# What LIMIT/PERIOD lets through of requests at TIMES (microseconds since
+# the epoch, in order): the sliding window counter of README "Algorithm",
+# written again from its definition, so the tests check the module against
+# the documented rule rather than against itself.
+sub window_allows {
+    my ($limit, $period, @times) = @_;
+    my $p = $period * 1e6;
+    my ($k, $prev, $cur, $n) = (-2, 0, 0, 0);
+    for my $t (@times) {
+        my $w = int($t / $p);
+        if ($w != $k) { ($prev, $cur) = ($w == $k + 1 ? $cur : 0, 0); $k = $w }
+        my $rem = $p - ($t - $w * $p);
+        if (int($prev * $rem / $p) + $cur + 1 <= $limit) { ++$cur; ++$n }
+    }
+    return $n;
+}
+
+# The busiest window of one PERIOD, counted in steps of PERIOD from the
+# first 429 after LIMIT requests passed (when the allowance is used up),
+# among the requests decided inside the window for certain (begun and
+# answered in it: a decision lies between the two, and a loaded machine can
+# put tens of milliseconds between them). ENTRIES are access_log() rows in
+# order of their begin times. Returns (max, windows, first 429's end).
+sub max_per_window {
+    my ($limit, $period, @e) = @_;
+    my ($first429, $seen) = (undef, 0);
+    for (@e) {
+        $seen++ if $_->[1] == 200;
+        if ($_->[1] == 429 && $seen >= $limit) { $first429 = $_->[2] + $_->[3]; last }
+    }
+    my ($maxwin, $wins) = (0, 0);
+    my $tl = $e[-1][2];
+    for (my $w = $first429 // $tl; $w + $period * 1e6 <= $tl; $w += $period * 1e6) {
+        my $n = grep { $_->[1] == 200 && $_->[2] >= $w && $_->[2] + $_->[3] < $w + $period * 1e6 } @e;
+        $maxwin = $n if $n > $maxwin;
+        ++$wins;
+    }
+    return ($maxwin, $wins, $first429);
+}
+
+# The busiest of the rule's own windows (aligned to the epoch) among the
+# requests decided inside one for certain: at most LIMIT each, exactly.
+sub max_per_fixed_window {
+    my ($limit, $period, @e) = @_;
+    my $p = $period * 1e6;
+    my %n;
+    for (grep { $_->[1] == 200 } @e) {
+        my $k = int($_->[2] / $p);
+        ++$n{$k} if $_->[2] + $_->[3] < ($k + 1) * $p;
+    }
+    my ($max) = sort { $b <=> $a } values %n;
+    return ($max // 0, scalar keys %n);
 }
 
 1;

@@ -29,8 +29,8 @@ int main(void)
                "https://app.example.com", "scheme and host are lower-cased");
     tap_is_str(canon(p, "https://app.example.com:443", &err),
                "https://app.example.com", "the default https port is dropped");
-    tap_is_str(canon(p, "http://localhost:8080", &err),
-               "http://localhost:8080", "a non-default port is kept");
+    tap_is_str(canon(p, "http://localhost:8080", &err), "http://localhost:8080",
+               "a non-default port is kept");
     tap_is_str(canon(p, "http://[::1]:3000", &err), "http://[::1]:3000",
                "an IPv6 literal with a port");
     tap_is_str(canon(p, "*", &err), "*", "'*' is accepted as any origin");
@@ -56,14 +56,15 @@ int main(void)
     APR_ARRAY_PUSH(allowed, const char *) = "http://localhost:8080";
     tap_ok(apisec_cors_origin_allowed(allowed, "https://app.example.com"),
            "a listed origin matches");
-    tap_ok(!apisec_cors_origin_allowed(allowed, "https://app.example.com.evil.net"),
+    tap_ok(!apisec_cors_origin_allowed(allowed,
+                                       "https://app.example.com.evil.net"),
            "a suffix-extended origin does not match");
     tap_ok(!apisec_cors_origin_allowed(allowed, "https://evilapp.example.com"),
            "a prefix-extended origin does not match");
     tap_ok(!apisec_cors_origin_allowed(allowed, "http://app.example.com"),
            "another scheme does not match");
-    tap_ok(!apisec_cors_origin_allowed(allowed,
-                                       "https://app.example.com, http://localhost:8080"),
+    tap_ok(!apisec_cors_origin_allowed(
+               allowed, "https://app.example.com, http://localhost:8080"),
            "two origins in one header do not match");
     tap_ok(!apisec_cors_origin_allowed(allowed, NULL), "no origin, no match");
 

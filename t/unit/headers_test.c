@@ -24,9 +24,12 @@ static const char *hsts(apr_pool_t *p, const char *a, const char *b,
     int argc = 0;
     const char *value = NULL;
 
-    if (a) argv[argc++] = (char *)a;
-    if (b) argv[argc++] = (char *)b;
-    if (c) argv[argc++] = (char *)c;
+    if (a)
+        argv[argc++] = (char *)a;
+    if (b)
+        argv[argc++] = (char *)b;
+    if (c)
+        argv[argc++] = (char *)c;
     *err = apisec_headers_hsts_parse(p, argc, argv, &value);
     return value;
 }
@@ -71,10 +74,10 @@ int main(void)
 
     tap_is_str(hsts(p, "max-age=600", NULL, NULL, &err), "max-age=600",
                "max-age alone");
-    tap_is_str(hsts(p, "max-age=31536000", "includeSubDomains", "preload",
-                    &err),
-               "max-age=31536000; includeSubDomains; preload",
-               "max-age, includeSubDomains and preload");
+    tap_is_str(
+        hsts(p, "max-age=31536000", "includeSubDomains", "preload", &err),
+        "max-age=31536000; includeSubDomains; preload",
+        "max-age, includeSubDomains and preload");
     hsts(p, "max-age=600", "includeSubDomains", "preload", &err);
     tap_ok(err != NULL, "preload with less than a year is refused");
     hsts(p, "max-age=31536000", "preload", NULL, &err);

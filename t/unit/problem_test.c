@@ -17,8 +17,8 @@ int main(void)
     apr_initialize();
     apr_pool_create(&p, NULL);
 
-    text = apisec_problem_json(p, 403, "Forbidden", "Not allowed.", "abc",
-                               NULL);
+    text =
+        apisec_problem_json(p, 403, "Forbidden", "Not allowed.", "abc", NULL);
     j = json_loads(text, 0, &jerr);
     tap_ok(j != NULL, "a problem is valid JSON");
     tap_is_str(json_string_value(json_object_get(j, "type")), "about:blank",
@@ -27,8 +27,8 @@ int main(void)
                "title is the reason phrase");
     tap_is_int(json_integer_value(json_object_get(j, "status")), 403,
                "status is a number");
-    tap_is_str(json_string_value(json_object_get(j, "detail")),
-               "Not allowed.", "detail is kept");
+    tap_is_str(json_string_value(json_object_get(j, "detail")), "Not allowed.",
+               "detail is kept");
     tap_is_str(json_string_value(json_object_get(j, "request_id")), "abc",
                "request_id is kept");
     json_decref(j);
@@ -58,7 +58,7 @@ int main(void)
     ev.reason = "origin not allowed";
     text = apisec_audit_line(p, &ev, NULL, &len);
     tap_ok(text && len > 0 && text[len - 1] == '\n'
-           && strchr(text, '\n') == text + len - 1,
+               && strchr(text, '\n') == text + len - 1,
            "an audit event is exactly one line");
     j = json_loads(text, 0, &jerr);
     tap_ok(j != NULL, "the line is valid JSON");

@@ -145,6 +145,28 @@ static void test_ops(apr_pool_t *p, apisec_store_t *s)
     tap_is_str(val(p, s, "c"), "15", "a counter reads as decimal text");
     tap_is_int(apisec_store_incr(s, "k1", 2, 1, 0, 0, &v), APR_EINVAL,
                "incr of a non-numeric value is refused");
+    tap_is_int(apisec_store_incr_existing(s, "cx", 2, 1, &v),
+               APISEC_STORE_NOTFOUND, "incr_existing of an absent counter");
+    tap_is_int(apisec_store_get(s, "cx", 2, buf, &n, NULL),
+               APISEC_STORE_NOTFOUND, "creates nothing");
+    tap_ok(apisec_store_incr_existing(s, "c", 1, 0, &v) == APR_SUCCESS
+               && v == 15,
+           "incr_existing by 0 reads a counter");
+    tap_ok(apisec_store_incr_existing(s, "c", 1, (apr_uint64_t)1 << 40, &v)
+                   == APR_SUCCESS
+               && v == ((apr_uint64_t)1 << 40) + 15,
+           "incr_existing adds a 64-bit delta");
+    tap_ok(apisec_store_decr(s, "c", 1, ((apr_uint64_t)1 << 40) + 5, &v)
+                   == APR_SUCCESS
+               && v == 10,
+           "decr subtracts");
+    tap_ok(apisec_store_decr(s, "c", 1, 11, &v) == APR_SUCCESS && v == 0,
+           "decr stops at 0");
+    tap_is_str(val(p, s, "c"), "0", "and stores it");
+    tap_is_int(apisec_store_decr(s, "cx", 2, 1, &v), APISEC_STORE_NOTFOUND,
+               "decr of an absent counter");
+    tap_is_int(apisec_store_decr(s, "k1", 2, 1, &v), APR_EINVAL,
+               "decr of a non-numeric value is refused");
 
     tap_is_int(apisec_store_cas(s, "a", 1, "1", 1, 0, 0), APR_SUCCESS,
                "cas 0 adds an absent key");
