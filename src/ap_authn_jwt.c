@@ -636,10 +636,9 @@ int apisec_check_user_id(request_rec *r)
     /* A copy: the memo is shared by every request with this token. */
     r->user = apr_pstrdup(r->pool, memo->user);
     r->ap_auth_type = (char *)"JWT";
-    st = apr_pcalloc(r->pool, sizeof(*st));
+    st = apisec_req(r);
     st->header = header;
     st->claims = claims;
-    ap_set_module_config(r->request_config, &apisec_module, st);
     forward_claims(r, memo);
     return apisec_user_lookup(r, claims); /* issue 6: OK, or the answer */
 }

@@ -14,14 +14,22 @@
 
 #include <jansson.h>
 
-/* Per-request state, in r->request_config. */
+#include "ratelimit.h"
+
+/* Per-request state, in r->request_config (apisec_req). */
 typedef struct {
     json_t *header; /* the verified token's header and claims, or NULL */
     json_t *claims;
+    /* ap_ratelimit.c: the most restrictive decision of this request's
+     * limits so far (access and fixups), whose fields go out. */
+    const apisec_ratelimit_spec_t *rl_spec;
+    apisec_ratelimit_result_t rl_res;
 } apisec_req_t;
 
 /* ap_request.c */
 int apisec_post_read_request(request_rec *r);
+/* R's state, made on first use. */
+apisec_req_t *apisec_req(request_rec *r);
 const char *apisec_request_id(request_rec *r);
 int apisec_request_is_https(request_rec *r);
 

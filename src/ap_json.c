@@ -341,10 +341,13 @@ int apisec_json_fixups(request_rec *r)
     if (r->main) {
         return DECLINED;
     }
-    apr_pool_userdata_get((void **)&st, STATE_KEY, r->pool);
+    /* Only an internal redirect (r->prev) can find a state: the request
+     * that redirected here read and checked the body; hand on what is
+     * left. */
+    if (r->prev) {
+        apr_pool_userdata_get((void **)&st, STATE_KEY, r->pool);
+    }
     if (st) {
-        /* An internal redirect: the body was read and checked for the
-         * request that redirected here; hand on what is left. */
         ap_add_input_filter(APISEC_JSON_FILTER, st, r, r->connection);
         return DECLINED;
     }

@@ -19,27 +19,7 @@
 
 APLOG_USE_MODULE(apisec);
 
-#define STATE_KEY "apisec-ratelimit"
-
 typedef enum { PHASE_ACCESS, PHASE_FIXUPS, PHASE_LOG } phase_e;
-
-/* The most restrictive decision so far, for the response's fields. */
-typedef struct {
-    const apisec_ratelimit_spec_t *spec;
-    apisec_ratelimit_result_t res;
-} rl_state_t;
-
-static rl_state_t *state(request_rec *r)
-{
-    rl_state_t *st = NULL;
-
-    apr_pool_userdata_get((void **)&st, STATE_KEY, r->pool);
-    if (!st) {
-        st = apr_pcalloc(r->pool, sizeof(*st));
-        apr_pool_userdata_setn(st, STATE_KEY, NULL, r->pool);
-    }
-    return st;
-}
 
 static int exempt(request_rec *r, const apisec_dir_conf_t *c)
 {
@@ -109,7 +89,8 @@ static int run_limits(request_rec *r, phase_e phase)
     const apisec_dir_conf_t *c = apisec_dir_conf(r);
     const char *ns;
     apisec_store_t *store;
-    rl_state_t *st = NULL;
+    apisec_req_t *st = NULL;
+    apr_size_t nslen;
     int i, rv;
 
     /* Most scopes have no limit: they pay nothing more than this test. */
@@ -117,6 +98,7 @@ static int run_limits(request_rec *r, phase_e phase)
         return DECLINED;
     }
     ns = apisec_store_namespace(r->server);
+    nslen = strlen(ns);
     store = apisec_store_handle();
     for (i = 0; i < c->rl_limits->nelts; ++i) {
         const apisec_ratelimit_spec_t *s =
@@ -132,7 +114,7 @@ static int run_limits(request_rec *r, phase_e phase)
             || !(client = client_of(r, s)) || !*client) {
             continue;
         }
-        key = apisec_ratelimit_key(r->pool, ns, s, client, &klen);
+        key = apisec_ratelimit_key(r->pool, ns, nslen, s, client, &klen);
         cost = phase == PHASE_LOG || s->count == APISEC_RL_COUNT_ALL;
         t0 = apr_time_now();
         srv = store
@@ -150,31 +132,32 @@ static int run_limits(request_rec *r, phase_e phase)
             continue;
         }
         if (!st) {
-            st = state(r);
+            st = apisec_req(r);
         }
-        if (!st->spec || apisec_ratelimit_more_restrictive(&res, &st->res)) {
-            st->spec = s;
-            st->res = res;
+        if (!st->rl_spec
+            || apisec_ratelimit_more_restrictive(&res, &st->rl_res)) {
+            st->rl_spec = s;
+            st->rl_res = res;
         }
         if (!res.allowed) {
             /* The others need not be asked: the request will not pass. */
             break;
         }
     }
-    if (!st || !st->spec) {
+    if (!st || !st->rl_spec) {
         return DECLINED;
     }
     apisec_ratelimit_headers(r->pool,
                              c->rl_headers == APISEC_UNSET
                                  ? APISEC_RL_HEADERS_IETF
                                  : (apisec_ratelimit_headers_e)c->rl_headers,
-                             st->spec, &st->res, r->err_headers_out);
-    if (st->res.allowed) {
+                             st->rl_spec, &st->rl_res, r->err_headers_out);
+    if (st->rl_res.allowed) {
         return DECLINED;
     }
-    apisec_metrics_limited(st->spec->name);
-    apisec_audit(r, "rate_limited",
-                 apr_pstrcat(r->pool, "over the limit ", st->spec->name, NULL));
+    apisec_metrics_limited(st->rl_spec->name);
+    apisec_audit(r, "rate_limited", apr_pstrcat(r->pool, "over the limit ",
+                                                st->rl_spec->name, NULL));
     /* Retry-After came with the fields above, refused results carry it. */
     return apisec_send_problem(r, HTTP_TOO_MANY_REQUESTS,
                                "Too many requests: retry after the number of "

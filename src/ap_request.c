@@ -31,32 +31,46 @@ static int is_reserved_header(const char *name)
     return 1;
 }
 
-static int collect_reserved(void *rec, const char *key, const char *value)
-{
-    if (is_reserved_header(key)) {
-        APR_ARRAY_PUSH((apr_array_header_t *)rec, const char *) = key;
-    }
-    return 1;
-}
-
 int apisec_post_read_request(request_rec *r)
 {
-    apr_array_header_t *names;
+    const apr_array_header_t *h = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)h->elts;
+    apr_array_header_t *names = NULL;
     int i;
 
-    names = apr_array_make(r->pool, 2, sizeof(const char *));
-    apr_table_do(collect_reserved, names, r->headers_in, NULL);
+    /* A walk over the entries, not apr_table_do: this runs on every
+     * request, and almost never finds one. */
+    for (i = 0; i < h->nelts; ++i) {
+        if (e[i].key && (e[i].key[0] | 0x20) == 'x'
+            && is_reserved_header(e[i].key)) {
+            if (!names) {
+                names = apr_array_make(r->pool, 2, sizeof(const char *));
+            }
+            APR_ARRAY_PUSH(names, const char *) = e[i].key;
+        }
+    }
+    if (!names) {
+        return DECLINED;
+    }
     for (i = 0; i < names->nelts; ++i) {
         apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char *));
     }
-    if (names->nelts) {
-        ap_log_rerror(
-            APLOG_MARK, APLOG_DEBUG, 0, r,
-            APLOGNO(20001) "removed %d client-sent X-APISec-* header(s), "
-                           "request_id %s",
-            names->nelts, apisec_request_id(r));
-    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  APLOGNO(20001) "removed %d client-sent X-APISec-* header(s), "
+                                 "request_id %s",
+                  names->nelts, apisec_request_id(r));
     return DECLINED;
+}
+
+apisec_req_t *apisec_req(request_rec *r)
+{
+    apisec_req_t *st = ap_get_module_config(r->request_config, &apisec_module);
+
+    if (!st) {
+        st = apr_pcalloc(r->pool, sizeof(*st));
+        ap_set_module_config(r->request_config, &apisec_module, st);
+    }
+    return st;
 }
 
 /* mod_unique_id's UNIQUE_ID when it is loaded; otherwise the log id another

@@ -163,8 +163,10 @@ const char *apisec_cmd_ratelimit(cmd_parms *cmd, void *dconf, int argc,
         named |= !strncasecmp(argv[i], "name=", 5);
     }
     if (!named) {
-        spec->id = apr_pstrcat(cmd->pool, cmd->path ? cmd->path : "*", ";",
-                               spec->id, NULL);
+        apisec_ratelimit_spec_set_id(
+            cmd->pool, spec,
+            apr_pstrcat(cmd->pool, cmd->path ? cmd->path : "*", ";", spec->id,
+                        NULL));
     }
     if (!c->rl_limits) {
         c->rl_limits =

@@ -4,6 +4,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
+#include <openssl/evp.h>
 #include <string.h>
 #include <strings.h>
 
@@ -274,9 +275,44 @@ const char *apisec_ratelimit_spec_parse(apr_pool_t *p, int argc,
     if (s->name == NULL) {
         s->name = default_name(p, s);
     }
-    s->id = spec_id(p, s);
+    apisec_ratelimit_spec_set_id(p, s, spec_id(p, s));
+    s->policy_ietf = apr_psprintf(p, "\"%s\";q=%" APR_UINT64_T_FMT
+                                     ";w=%" APR_UINT64_T_FMT,
+                                  s->name, s->limit, s->period);
+    s->policy_draft = apr_psprintf(p, "%" APR_UINT64_T_FMT ";w=%" APR_UINT64_T_FMT,
+                                   s->limit, s->period);
     *spec = s;
     return NULL;
+}
+
+void apisec_ratelimit_spec_set_id(apr_pool_t *p, apisec_ratelimit_spec_t *spec,
+                                  const char *id)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0, i;
+    char *tag = apr_palloc(p, 4 + 16 + 1 + 1);
+
+    /* 64 bits tell apart the few limits one configuration holds; SHA-256
+     * so that every server sharing memcached makes the same tag. Should
+     * the digest fail (no memory), the tag is the id itself: longer keys,
+     * the same limits. */
+    spec->id = id;
+    if (!EVP_Digest(id, strlen(id), md, &mdlen, EVP_sha256(), NULL)
+        || mdlen < 8) {
+        spec->key_tag = apr_pstrcat(p, ";rl;", id, ";", NULL);
+        spec->key_tag_len = strlen(spec->key_tag);
+        return;
+    }
+    memcpy(tag, ";rl;", 4);
+    for (i = 0; i < 8; ++i) {
+        tag[4 + 2 * i] = hex[md[i] >> 4];
+        tag[5 + 2 * i] = hex[md[i] & 15];
+    }
+    tag[20] = ';';
+    tag[21] = '\0';
+    spec->key_tag = tag;
+    spec->key_tag_len = 21;
 }
 
 const char *apisec_ratelimit_spec_parse_line(apr_pool_t *p, const char *line,
@@ -311,6 +347,7 @@ int apisec_ratelimit_method_applies(const apisec_ratelimit_spec_t *spec,
 }
 
 const char *apisec_ratelimit_key(apr_pool_t *p, const char *prefix,
+                                 apr_size_t plen,
                                  const apisec_ratelimit_spec_t *spec,
                                  const char *client, apr_size_t *klen)
 {
@@ -318,9 +355,13 @@ const char *apisec_ratelimit_key(apr_pool_t *p, const char *prefix,
      * reach into the fields before it. Its length is not bounded here: both
      * backends hash long keys, so a long header cannot make a key the store
      * refuses (which would let it pass as a store failure). */
-    const char *k = apr_pstrcat(p, prefix, ";rl;", spec->id, ";", client, NULL);
+    apr_size_t clen = strlen(client);
+    char *k = apr_palloc(p, plen + spec->key_tag_len + clen + 1);
 
-    *klen = strlen(k);
+    memcpy(k, prefix, plen);
+    memcpy(k + plen, spec->key_tag, spec->key_tag_len);
+    memcpy(k + plen + spec->key_tag_len, client, clen + 1);
+    *klen = plen + spec->key_tag_len + clen;
     return k;
 }
 
@@ -352,9 +393,20 @@ apr_uint64_t apisec_ratelimit_window_of(const apisec_ratelimit_spec_t *spec,
 static apr_uint64_t room(const apisec_ratelimit_spec_t *spec, apr_uint64_t prev,
                          apr_uint64_t rem)
 {
-    u128_t w = (u128_t)prev * rem / ((u128_t)spec->period * APR_USEC_PER_SEC);
+    apr_uint64_t p = spec->period * APR_USEC_PER_SEC, w;
 
-    return w >= spec->limit ? 0 : spec->limit - (apr_uint64_t)w;
+    if (prev == 0 || rem == 0) {
+        return spec->limit;
+    }
+    /* In 64 bits when the product fits (a 128-bit division is a call to
+     * a slow helper, and this runs on every request). */
+    if (prev <= APR_UINT64_MAX / rem) {
+        w = prev * rem / p;
+    }
+    else {
+        w = (apr_uint64_t)((u128_t)prev * rem / p);
+    }
+    return w >= spec->limit ? 0 : spec->limit - w;
 }
 
 int apisec_ratelimit_window(const apisec_ratelimit_spec_t *spec,
@@ -922,44 +974,44 @@ void apisec_ratelimit_headers(apr_pool_t *p, apisec_ratelimit_headers_e fmt,
                               const apisec_ratelimit_result_t *res,
                               apr_table_t *out)
 {
-    char b1[21], b2[21], b3[21], b4[21], b5[21];
-    piece_t name = {spec->name, strlen(spec->name)};
-    piece_t limit = num(b1, res->limit), period = num(b2, res->period);
-    piece_t rem = num(b3, res->remaining), reset = num(b4, res->reset);
+    char b1[21], b2[21], b3[21];
+    piece_t rem = num(b1, res->remaining), reset = num(b2, res->reset);
 
     if (!res->allowed) {
-        piece_t ra = num(b5, res->retry_after);
+        piece_t ra = num(b3, res->retry_after);
 
         apr_table_setn(out, "Retry-After", join(p, &ra, 1));
     }
+    /* The policies are the spec's, made when it was parsed. */
     switch (fmt) {
     case APISEC_RL_HEADERS_IETF: {
         /* Structured fields (RFC 9651): a list of policy items, each a
-         * quoted name with parameters; spec->name holds no '"' or '\'. */
-        piece_t pol[] = {LIT("\""), name,       LIT("\";q="),
-                         limit,     LIT(";w="), period};
+         * quoted name with parameters; spec->name holds no '"' or '\\'. */
+        piece_t name = {spec->name, strlen(spec->name)};
         piece_t rl[] = {LIT("\""), name, LIT("\";r="), rem, LIT(";t="), reset};
 
-        apr_table_setn(out, "RateLimit-Policy", join(p, pol, 6));
+        apr_table_setn(out, "RateLimit-Policy", spec->policy_ietf);
         apr_table_setn(out, "RateLimit", join(p, rl, 6));
         break;
     }
     case APISEC_RL_HEADERS_DRAFT7: {
+        char b4[21];
+        piece_t limit = num(b4, res->limit);
         piece_t rl[] = {LIT("limit="), limit,           LIT(", remaining="),
                         rem,           LIT(", reset="), reset};
-        piece_t pol[] = {limit, LIT(";w="), period};
 
         apr_table_setn(out, "RateLimit", join(p, rl, 6));
-        apr_table_setn(out, "RateLimit-Policy", join(p, pol, 3));
+        apr_table_setn(out, "RateLimit-Policy", spec->policy_draft);
         break;
     }
     case APISEC_RL_HEADERS_DRAFT6: {
-        piece_t pol[] = {limit, LIT(";w="), period};
+        char b4[21];
+        piece_t limit = num(b4, res->limit);
 
         apr_table_setn(out, "RateLimit-Limit", join(p, &limit, 1));
         apr_table_setn(out, "RateLimit-Remaining", join(p, &rem, 1));
         apr_table_setn(out, "RateLimit-Reset", join(p, &reset, 1));
-        apr_table_setn(out, "RateLimit-Policy", join(p, pol, 3));
+        apr_table_setn(out, "RateLimit-Policy", spec->policy_draft);
         break;
     }
     case APISEC_RL_HEADERS_OFF:

@@ -61,7 +61,15 @@ typedef struct {
     apr_array_header_t *methods; /* upper-case names; NULL: every method */
     apisec_ratelimit_count_e count;
     const char *name; /* name=, or a default from the spec */
-    const char *id;   /* all of the above, for store keys */
+    const char *id;   /* all of the above (and the scope): tells limits apart */
+    /* Made from id by apisec_ratelimit_spec_set_id: ";rl;", 16 hex digits
+     * of id's SHA-256, ";". Store keys carry this, not id, which may be
+     * long: the store hashes every key on every request. */
+    const char *key_tag;
+    apr_size_t key_tag_len;
+    /* The RateLimit-Policy values, fixed by the spec, made once. */
+    const char *policy_ietf;  /* "NAME";q=LIMIT;w=PERIOD */
+    const char *policy_draft; /* LIMIT;w=PERIOD */
 } apisec_ratelimit_spec_t;
 
 typedef struct {
@@ -91,14 +99,20 @@ const char *apisec_ratelimit_spec_parse(apr_pool_t *p, int argc,
 const char *apisec_ratelimit_spec_parse_line(apr_pool_t *p, const char *line,
                                              apisec_ratelimit_spec_t **spec);
 
+/* Sets SPEC's id (parse sets one from the spec alone; the glue adds the
+ * scope) and the key tag made from it. */
+void apisec_ratelimit_spec_set_id(apr_pool_t *p, apisec_ratelimit_spec_t *spec,
+                                  const char *id);
+
 /* 1 when the limit applies to requests with METHOD. */
 int apisec_ratelimit_method_applies(const apisec_ratelimit_spec_t *spec,
                                     const char *method);
 
-/* The store key of one client under one limit: PREFIX (the glue's
- * per-vhost namespace), the limit's id and the client's value (address,
- * user or header bytes, of any content and length). */
+/* The store key of one client under one limit: PREFIX of PLEN bytes (the
+ * glue's per-vhost namespace), the limit's key tag and the client's value
+ * (address, user or header bytes, of any content and length). */
 const char *apisec_ratelimit_key(apr_pool_t *p, const char *prefix,
+                                 apr_size_t plen,
                                  const apisec_ratelimit_spec_t *spec,
                                  const char *client, apr_size_t *klen);
 

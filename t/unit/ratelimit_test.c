@@ -424,7 +424,7 @@ static void test_key(void)
 {
     apisec_ratelimit_spec_t *s = spec_of("100/1m name=api");
     apr_size_t n;
-    const char *k = apisec_ratelimit_key(pool, "vh1", s, "10.0.0.1", &n);
+    const char *k = apisec_ratelimit_key(pool, "vh1", 3, s, "10.0.0.1", &n);
 
     apisec_ratelimit_spec_t *get = spec_of("100/1m name=api methods=GET");
     apisec_ratelimit_spec_t *hdr = spec_of("100/1m key=header:X-A");
@@ -432,18 +432,24 @@ static void test_key(void)
     char *longv = apr_palloc(pool, 10001);
     apr_size_t n2;
 
-    tap_is_str(k, "vh1;rl;api;100/60;0:;0;*;10.0.0.1", "store key layout");
+    tap_is_str(s->id, "api;100/60;0:;0;*", "the limit's id");
+    /* The tag is the first 8 bytes of the id's SHA-256 in hex, the same on
+     * every server: printf 'api;100/60;0:;0;*' | sha256sum gives
+     * 40c80bb3adbeba24f02c... */
+    tap_is_str(k, "vh1;rl;40c80bb3adbeba24;10.0.0.1",
+               "store key layout: namespace, tag of the id, client");
+    tap_is_int(strlen(s->key_tag), 21, "the tag is 21 bytes");
     tap_is_int(n, strlen(k), "store key length");
-    tap_ok(strcmp(k, apisec_ratelimit_key(pool, "vh1", get, "10.0.0.1", &n2))
+    tap_ok(strcmp(k, apisec_ratelimit_key(pool, "vh1", 3, get, "10.0.0.1", &n2))
                != 0,
            "limits differing in methods= have their own keys");
-    tap_ok(strcmp(apisec_ratelimit_key(pool, "vh1", hdr, "v", &n2),
-                  apisec_ratelimit_key(pool, "vh1", hdr2, "v", &n2))
+    tap_ok(strcmp(apisec_ratelimit_key(pool, "vh1", 3, hdr, "v", &n2),
+                  apisec_ratelimit_key(pool, "vh1", 3, hdr2, "v", &n2))
                != 0,
            "limits on different headers have their own keys");
     memset(longv, 'a', 10000);
     longv[10000] = '\0';
-    apisec_ratelimit_key(pool, "vh1", hdr, longv, &n2);
+    apisec_ratelimit_key(pool, "vh1", 3, hdr, longv, &n2);
     tap_ok(n2 > 10000, "a long client value is kept whole in the key");
 }
 
