@@ -131,6 +131,27 @@ bench_table() {  # $1 width, then variants
     done
 }
 
+# As bench_table, but the ratio is the median over rounds of each round's
+# req/s over the first variant's req/s in the same round: the runs of one
+# round follow each other within seconds, so a drift of the machine's speed
+# over the minutes of a run moves both sides of a ratio alike. The min and
+# max of the per-round ratios show the spread. Rounds are the lines of the
+# results files, in order.
+bench_paired_table() {  # $1 width, then variants
+    _w=$1; shift
+    printf "%-${_w}s %10s %9s %9s %8s %15s\n" variant req/s p50_ms p99_ms ratio "(min-max)"
+    _base=$1
+    for _v in "$@"; do
+        _med=$(bench_median "$run/$_v.results")
+        _r=$(paste -d' ' "$run/$_base.results" "$run/$_v.results" \
+            | awk '{ printf "%.6f\n", ($1 > 0) ? $4 / $1 : 0 }' | sort -n \
+            | awk '{ r[NR] = $1 } END {
+                m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+                printf "%.3f %.3f %.3f", m, r[1], r[NR] }')
+        echo "$_med $_r" | awk -v v="$_v" -v w="$_w" '{ printf "%-" w "s %10.0f %9.3f %9.3f %8.3f %7.3f-%-7.3f\n", v, $1, $2, $3, $4, $5, $6 }'
+    done
+}
+
 # User-space instructions per request of variant NAME at URL, counted by
 # ../shared/tools/httpd-ir on its config (the variant's server must be
 # stopped first: httpd-ir starts its own on the same port). Extra arguments

@@ -134,8 +134,9 @@ fi
 echo
 echo "scenario: GET 1 small static file, keep-alive, $conns connections, 1,000 clients (X-Client),"
 echo "a per-client limit never reached; wrk -t1 on core 1, httpd (1 process, 64 threads) on core 0"
-echo "$rounds rounds of ${secs}s, interleaved; median of rounds"
-bench_table 18 $variants
+echo "$rounds rounds of ${secs}s, interleaved; req/s and latencies: median of rounds;"
+echo "ratio: median of the rounds' paired ratios to plain (each round's runs follow each other)"
+bench_paired_table 18 $variants
 echo "(mod_qos_pcre1: Debian's mod_qos with libpcre3 loaded first, the only way it loads)"
 base_p99=$(bench_median "$run/plain.results" | awk '{print $3}')
 for v in apisec_shm apisec_memcached mod_evasive mod_qos_pcre1; do
@@ -165,6 +166,14 @@ ops=$(curl -s "http://127.0.0.1:$port_apisec_memcached/metrics" \
 mc stats | tr -d '\r' | awk -v ops="$ops" '
     $2 ~ /^(cmd_get|cmd_set|total_items|incr_hits|incr_misses|decr_hits|decr_misses)$/ { n += $3; s = s sprintf("%s=%s ", $2, $3) }
     END { printf "  memcached commands per request: %.3f (%s; %d requests)\n", n / ops, s, ops }'
+
+echo
+echo "the decision alone (bench/store_bench.c, -O2, one core, no httpd):"
+# shellcheck disable=SC2046
+cc -O2 -Isrc $(pkg-config --cflags apr-1 apr-util-1) \
+    src/ratelimit.c src/store.c src/store_shm.c bench/store_bench.c \
+    -o "$run/store_bench" $(pkg-config --libs apr-1 apr-util-1) -lcrypto
+for k in 1000 10000; do taskset -c 1 "$run/store_bench" "$k" 1 | sed 's/^/  /'; done
 
 # req/s on a shared 2-core machine moves with whatever else runs; user-space
 # instructions per request (cachegrind, one process) do not. One key here

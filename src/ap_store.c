@@ -114,14 +114,25 @@ static apr_status_t make_shm(server_rec *s, apr_pool_t *pproc, apr_size_t size)
 }
 
 /* By server_rec, not in the server config: a virtual host without a
- * directive of ours shares the main server's config record. */
+ * directive of ours shares the main server's config record. Keyed by the
+ * pointer with a hash of the pointer: apr_hash's default function over
+ * the key's bytes cost more than the rest of a rate-limit check's glue. */
 static apr_hash_t *namespaces;
+
+static unsigned int pointer_hash(const char *key, apr_ssize_t *klen)
+{
+    apr_uintptr_t v;
+
+    memcpy(&v, key, sizeof(v));
+    (void)klen;
+    return (unsigned int)((v >> 4) ^ (v >> 20));
+}
 
 static void set_namespaces(apr_pool_t *pconf, server_rec *s)
 {
     server_rec *v;
 
-    namespaces = apr_hash_make(pconf);
+    namespaces = apr_hash_make_custom(pconf, pointer_hash);
     for (v = s; v; v = v->next) {
         unsigned port = v->port;
         if (!port && v->addrs) {

@@ -451,22 +451,17 @@ int apisec_ratelimit_window(const apisec_ratelimit_spec_t *spec,
 
 /* ---- over the shm store: both counts in one entry, under its lock ---- */
 
-/* 16 bytes, big-endian: the window number, then PREV and CUR as 4 bytes
- * each (LIMIT fits 32 bits, and no count passes it). */
+/* 16 bytes: the window number (8), then PREV and CUR (4 each: LIMIT fits
+ * 32 bits, and no count passes it), in the machine's byte order: only this
+ * machine's shm table holds them. */
 static void state_encode(apr_uint64_t k, apr_uint64_t prev, apr_uint64_t cur,
                          unsigned char b[16])
 {
-    int i;
+    apr_uint32_t p32 = (apr_uint32_t)prev, c32 = (apr_uint32_t)cur;
 
-    for (i = 7; i >= 0; --i, k >>= 8) {
-        b[i] = (unsigned char)(k & 0xff);
-    }
-    for (i = 11; i >= 8; --i, prev >>= 8) {
-        b[i] = (unsigned char)(prev & 0xff);
-    }
-    for (i = 15; i >= 12; --i, cur >>= 8) {
-        b[i] = (unsigned char)(cur & 0xff);
-    }
+    memcpy(b, &k, 8);
+    memcpy(b + 8, &p32, 4);
+    memcpy(b + 12, &c32, 4);
 }
 
 /* The counts as seen from window K: a state of window K-1 has its CUR
@@ -474,22 +469,16 @@ static void state_encode(apr_uint64_t k, apr_uint64_t prev, apr_uint64_t cur,
 static void state_decode(const unsigned char *b, apr_size_t n, apr_uint64_t k,
                          apr_uint64_t *prev, apr_uint64_t *cur)
 {
-    apr_uint64_t sk = 0, sp = 0, sc = 0;
-    int i;
+    apr_uint64_t sk;
+    apr_uint32_t sp, sc;
 
     *prev = *cur = 0;
     if (b == NULL || n != 16) {
         return;
     }
-    for (i = 0; i < 8; ++i) {
-        sk = (sk << 8) | b[i];
-    }
-    for (i = 8; i < 12; ++i) {
-        sp = (sp << 8) | b[i];
-    }
-    for (i = 12; i < 16; ++i) {
-        sc = (sc << 8) | b[i];
-    }
+    memcpy(&sk, b, 8);
+    memcpy(&sp, b + 8, 4);
+    memcpy(&sc, b + 12, 4);
     if (sk == k) {
         *prev = sp;
         *cur = sc;
@@ -517,12 +506,12 @@ typedef struct {
     apisec_ratelimit_result_t *res;
 } window_baton_t;
 
-static int window_update(void *baton, const unsigned char *old,
-                         apr_size_t oldlen, unsigned char *nv, apr_size_t *nlen,
-                         apr_uint32_t *ttl)
+static int window_update(void *baton, apr_time_t store_now,
+                         const unsigned char *old, apr_size_t oldlen,
+                         unsigned char *nv, apr_size_t *nlen, apr_uint32_t *ttl)
 {
     window_baton_t *b = baton;
-    apr_time_t now = b->now ? b->now : apr_time_now();
+    apr_time_t now = b->now ? b->now : store_now;
     apr_uint64_t k = apisec_ratelimit_window_of(b->spec, now), prev, cur;
 
     state_decode(old, oldlen, k, &prev, &cur);

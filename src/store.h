@@ -28,12 +28,14 @@
 #define APISEC_STORE_EXISTS APR_EEXIST
 
 /* Updates a value in place, for backends that can hold a lock across the
- * read and the write (shm). OLD is NULL when there is no live entry. The
+ * read and the write (shm). NOW is the backend's clock, read under the
+ * lock. OLD is NULL when there is no live entry. The
  * function writes the new value to NEW (room for APISEC_STORE_VALUE_MAX
  * bytes) and returns 1 to store it with *TTL, or 0 to leave the entry as it
  * is. It runs under the backend's lock: it must be short and must not call
  * the store. */
-typedef int apisec_store_update_fn(void *baton, const unsigned char *old,
+typedef int apisec_store_update_fn(void *baton, apr_time_t now,
+                                   const unsigned char *old,
                                    apr_size_t oldlen, unsigned char *new_value,
                                    apr_size_t *newlen, apr_uint32_t *ttl);
 

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #define SHM_MAGIC 0x61706973u /* "apis" */
-#define SHM_VERSION 1u
+#define SHM_VERSION 2u
 #define PROBE APISEC_STORE_SHM_PROBE
 
 typedef struct {
@@ -29,14 +29,24 @@ typedef struct {
     apr_uint64_t reserved; /* keeps the header at 64 bytes */
 } shm_header_t;
 
-/* cas == 0 marks an empty slot, so tokens start at 1. */
+/* 64 bytes, one cache line (the slots start on a line): a lookup of a key
+ * at its home slot reads one line. TAG packs the compare-and-swap token
+ * (56 bits, from 1) above the value's length (8 bits); 0 marks an empty
+ * slot. */
 typedef struct {
     apr_uint64_t hash[2];
     apr_time_t expires; /* 0: no expiry */
-    apr_uint64_t cas;
-    unsigned char vlen;
+    apr_uint64_t tag;
     unsigned char val[APISEC_STORE_VALUE_MAX];
 } shm_slot_t;
+
+/* A slot that grew past a line would double the lines a lookup reads. */
+typedef char apisec_shm_slot_is_one_line[sizeof(shm_slot_t) == 64 ? 1 : -1];
+
+#define SLOT_ALIGN 64
+#define CAS_MASK (((apr_uint64_t)1 << 56) - 1)
+#define SLOT_CAS(s) ((s)->tag >> 8)
+#define SLOT_VLEN(s) ((apr_size_t)((s)->tag & 0xff))
 
 typedef struct {
     shm_header_t *hdr;
@@ -76,56 +86,65 @@ static void store64(unsigned char *p, apr_uint64_t v)
     }
 }
 
-static void sipround(apr_uint64_t v[4], int n)
-{
-    for (; n > 0; --n) {
-        v[0] += v[1];
-        v[1] = ROTL(v[1], 13);
-        v[1] ^= v[0];
-        v[0] = ROTL(v[0], 32);
-        v[2] += v[3];
-        v[3] = ROTL(v[3], 16);
-        v[3] ^= v[2];
-        v[0] += v[3];
-        v[3] = ROTL(v[3], 21);
-        v[3] ^= v[0];
-        v[2] += v[1];
-        v[1] = ROTL(v[1], 17);
-        v[1] ^= v[2];
-        v[2] = ROTL(v[2], 32);
-    }
-}
+/* One SipRound on four locals: a macro, so that the rounds unroll into
+ * straight-line code on registers (as a function over an array, the hash
+ * of a typical 48-byte key took twice the instructions). */
+#define SIPROUND                                                               \
+    do {                                                                       \
+        v0 += v1;                                                              \
+        v1 = ROTL(v1, 13);                                                     \
+        v1 ^= v0;                                                              \
+        v0 = ROTL(v0, 32);                                                     \
+        v2 += v3;                                                              \
+        v3 = ROTL(v3, 16);                                                     \
+        v3 ^= v2;                                                              \
+        v0 += v3;                                                              \
+        v3 = ROTL(v3, 21);                                                     \
+        v3 ^= v0;                                                              \
+        v2 += v1;                                                              \
+        v1 = ROTL(v1, 17);                                                     \
+        v1 ^= v2;                                                              \
+        v2 = ROTL(v2, 32);                                                     \
+    } while (0)
 
 void apisec_store_shm_hash128(const unsigned char key[16], const void *data,
                               apr_size_t len, unsigned char out[16])
 {
     const unsigned char *m = data;
-    apr_uint64_t k0 = load64(key), k1 = load64(key + 8), b, v[4];
+    apr_uint64_t k0 = load64(key), k1 = load64(key + 8), b, w;
+    apr_uint64_t v0 = k0 ^ 0x736f6d6570736575ULL;
+    apr_uint64_t v1 = k1 ^ 0x646f72616e646f6dULL ^ 0xee;
+    apr_uint64_t v2 = k0 ^ 0x6c7967656e657261ULL;
+    apr_uint64_t v3 = k1 ^ 0x7465646279746573ULL;
     apr_size_t i, tail = len & 7;
 
-    v[0] = k0 ^ 0x736f6d6570736575ULL;
-    v[1] = k1 ^ 0x646f72616e646f6dULL ^ 0xee;
-    v[2] = k0 ^ 0x6c7967656e657261ULL;
-    v[3] = k1 ^ 0x7465646279746573ULL;
     for (i = 0; i + 8 <= len; i += 8) {
-        apr_uint64_t w = load64(m + i);
-        v[3] ^= w;
-        sipround(v, 2);
-        v[0] ^= w;
+        w = load64(m + i);
+        v3 ^= w;
+        SIPROUND;
+        SIPROUND;
+        v0 ^= w;
     }
     b = (apr_uint64_t)(len & 0xff) << 56;
     for (i = 0; i < tail; ++i) {
         b |= (apr_uint64_t)m[len - tail + i] << (8 * i);
     }
-    v[3] ^= b;
-    sipround(v, 2);
-    v[0] ^= b;
-    v[2] ^= 0xee;
-    sipround(v, 4);
-    store64(out, v[0] ^ v[1] ^ v[2] ^ v[3]);
-    v[1] ^= 0xdd;
-    sipround(v, 4);
-    store64(out + 8, v[0] ^ v[1] ^ v[2] ^ v[3]);
+    v3 ^= b;
+    SIPROUND;
+    SIPROUND;
+    v0 ^= b;
+    v2 ^= 0xee;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    store64(out, v0 ^ v1 ^ v2 ^ v3);
+    v1 ^= 0xdd;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    store64(out + 8, v0 ^ v1 ^ v2 ^ v3);
 }
 
 /* ---- table ---- */
@@ -142,22 +161,35 @@ static void key_hash(const shm_store_t *st, const void *key, apr_size_t klen,
 
 static int live(const shm_slot_t *s, apr_time_t now)
 {
-    return s->cas != 0 && (s->expires == 0 || s->expires > now);
+    return s->tag != 0 && (s->expires == 0 || s->expires > now);
 }
 
-static shm_slot_t *window_slot(shm_store_t *st, const apr_uint64_t h[2], int i)
+/* The home slot: the hash scaled to 0..nslots-1 by a multiply (Lemire's
+ * reduction), not a division, which costs tens of cycles. */
+static apr_uint64_t home_of(const shm_store_t *st, const apr_uint64_t h[2])
 {
-    return &st->slots[(h[0] + (apr_uint64_t)i) % st->hdr->nslots];
+    __extension__ typedef unsigned __int128 u128_t;
+
+    return (apr_uint64_t)(((u128_t)h[0] * st->hdr->nslots) >> 64);
+}
+
+/* Slot I (0..PROBE-1) of the window that starts at HOME, wrapping. */
+static shm_slot_t *window_slot(shm_store_t *st, apr_uint64_t home, int i)
+{
+    apr_uint64_t j = home + (apr_uint64_t)i;
+
+    return &st->slots[j >= st->hdr->nslots ? j - st->hdr->nslots : j];
 }
 
 static shm_slot_t *find(shm_store_t *st, const apr_uint64_t h[2],
                         apr_time_t now)
 {
+    apr_uint64_t home = home_of(st, h);
     int i;
 
     for (i = 0; i < PROBE; ++i) {
-        shm_slot_t *s = window_slot(st, h, i);
-        if (live(s, now) && s->hash[0] == h[0] && s->hash[1] == h[1]) {
+        shm_slot_t *s = window_slot(st, home, i);
+        if (s->hash[0] == h[0] && s->hash[1] == h[1] && live(s, now)) {
             return s;
         }
     }
@@ -171,10 +203,11 @@ static shm_slot_t *place(shm_store_t *st, const apr_uint64_t h[2],
                          apr_time_t now)
 {
     shm_slot_t *victim = NULL;
+    apr_uint64_t home = home_of(st, h);
     int i;
 
     for (i = 0; i < PROBE; ++i) {
-        shm_slot_t *s = window_slot(st, h, i);
+        shm_slot_t *s = window_slot(st, home, i);
         if (!live(s, now)) {
             return s;
         }
@@ -196,17 +229,19 @@ static apr_time_t expiry(apr_time_t now, apr_uint32_t ttl)
 static void write_slot(shm_store_t *st, shm_slot_t *s, const apr_uint64_t h[2],
                        const void *val, apr_size_t vlen, apr_time_t expires)
 {
+    apr_uint64_t cas;
+
     s->hash[0] = h[0];
     s->hash[1] = h[1];
     s->expires = expires;
-    s->vlen = (unsigned char)vlen;
     if (vlen > 0) {
         memcpy(s->val, val, vlen);
     }
-    s->cas = ++st->hdr->cas_seq;
-    if (s->cas == 0) { /* 2^64 writes later; 0 means empty */
-        s->cas = ++st->hdr->cas_seq;
+    cas = ++st->hdr->cas_seq & CAS_MASK;
+    if (cas == 0) { /* 2^56 writes later; 0 means empty */
+        cas = ++st->hdr->cas_seq & CAS_MASK;
     }
+    s->tag = cas << 8 | (apr_uint64_t)vlen;
 }
 
 static apr_status_t lock(shm_store_t *st)
@@ -228,12 +263,12 @@ static apr_status_t unlock(shm_store_t *st, apr_status_t rv)
 static int parse_counter(const shm_slot_t *s, apr_uint64_t *v)
 {
     apr_uint64_t n = 0;
-    unsigned i;
+    apr_size_t i, vlen = SLOT_VLEN(s);
 
-    if (s->vlen == 0 || s->vlen > 20) {
+    if (vlen == 0 || vlen > 20) {
         return 0;
     }
-    for (i = 0; i < s->vlen; ++i) {
+    for (i = 0; i < vlen; ++i) {
         unsigned d = (unsigned)(s->val[i] - '0');
         if (d > 9 || n > (APR_UINT64_MAX - d) / 10) {
             return 0;
@@ -326,10 +361,10 @@ static apr_status_t shm_get(void *h, const void *key, apr_size_t klen,
     if (s == NULL) {
         return unlock(st, APISEC_STORE_NOTFOUND);
     }
-    memcpy(val, s->val, s->vlen);
-    *vlen = s->vlen;
+    memcpy(val, s->val, SLOT_VLEN(s));
+    *vlen = SLOT_VLEN(s);
     if (cas != NULL) {
-        *cas = s->cas;
+        *cas = SLOT_CAS(s);
     }
     return unlock(st, APR_SUCCESS);
 }
@@ -379,7 +414,7 @@ static apr_status_t shm_cas(void *h, const void *key, apr_size_t klen,
     else if (s == NULL) {
         return unlock(st, APISEC_STORE_NOTFOUND);
     }
-    else if (s->cas != cas) {
+    else if (SLOT_CAS(s) != cas) {
         return unlock(st, APISEC_STORE_EXISTS);
     }
     write_slot(st, s, hh, val, vlen, expiry(now, ttl));
@@ -410,7 +445,7 @@ static apr_status_t shm_update(void *h, const void *key, apr_size_t klen,
                                apisec_store_update_fn *fn, void *baton)
 {
     shm_store_t *st = h;
-    apr_time_t now = st->clock();
+    apr_time_t now;
     apr_uint64_t hh[2];
     unsigned char nv[APISEC_STORE_VALUE_MAX];
     apr_size_t nlen = 0;
@@ -422,8 +457,11 @@ static apr_status_t shm_update(void *h, const void *key, apr_size_t klen,
     if ((rv = lock(st)) != APR_SUCCESS) {
         return rv;
     }
+    /* Under the lock: decisions of one key are made in clock order. */
+    now = st->clock();
     s = find(st, hh, now);
-    if (fn(baton, s ? s->val : NULL, s ? s->vlen : 0, nv, &nlen, &ttl)) {
+    if (fn(baton, now, s ? s->val : NULL, s ? SLOT_VLEN(s) : 0, nv, &nlen,
+           &ttl)) {
         if (nlen > APISEC_STORE_VALUE_MAX) {
             return unlock(st, APR_EINVAL);
         }
@@ -441,6 +479,23 @@ static const apisec_store_ops_t shm_ops = {"shm",      shm_incr,  shm_get,
 
 /* ---- segment ---- */
 
+/* The slots start at the first cache line after the header (apr_shm's
+ * base is not line-aligned); every process maps the segment at the same
+ * address (children inherit it), so all agree on where. */
+static shm_slot_t *slots_of(shm_header_t *hdr)
+{
+    apr_uintptr_t a = (apr_uintptr_t)(hdr + 1);
+
+    return (shm_slot_t *)((a + SLOT_ALIGN - 1) & ~(apr_uintptr_t)(SLOT_ALIGN - 1));
+}
+
+static apr_uint64_t slot_count(shm_header_t *hdr, apr_size_t size)
+{
+    apr_size_t used = (apr_size_t)((char *)slots_of(hdr) - (char *)hdr);
+
+    return (size - used) / sizeof(shm_slot_t);
+}
+
 static apr_status_t init_table(shm_header_t *hdr, apr_size_t size)
 {
     apr_status_t rv;
@@ -451,7 +506,7 @@ static apr_status_t init_table(shm_header_t *hdr, apr_size_t size)
         return rv;
     }
     hdr->size = size;
-    hdr->nslots = (size - sizeof(*hdr)) / sizeof(shm_slot_t);
+    hdr->nslots = slot_count(hdr, size);
     hdr->version = SHM_VERSION;
     hdr->magic = SHM_MAGIC; /* last: a half-made table is never "valid" */
     return APR_SUCCESS;
@@ -476,7 +531,7 @@ apr_status_t apisec_store_shm_attach(apr_pool_t *p, void *base, apr_size_t size,
     }
     init = hdr->magic != SHM_MAGIC || hdr->version != SHM_VERSION
            || hdr->size != size
-           || hdr->nslots != (size - sizeof(*hdr)) / sizeof(shm_slot_t);
+           || hdr->nslots != slot_count(hdr, size);
     rv = init ? init_table(hdr, size) : APR_SUCCESS;
     apr_global_mutex_unlock(mutex);
     if (rv != APR_SUCCESS) {
@@ -484,7 +539,7 @@ apr_status_t apisec_store_shm_attach(apr_pool_t *p, void *base, apr_size_t size,
     }
     st = apr_pcalloc(p, sizeof(*st));
     st->hdr = hdr;
-    st->slots = (shm_slot_t *)(hdr + 1);
+    st->slots = slots_of(hdr);
     st->mutex = mutex;
     st->clock = apr_time_now;
     s = apr_pcalloc(p, sizeof(*s));

@@ -2,8 +2,9 @@
  * every httpd process of one server uses.
  *
  * What it promises:
- * - memory is bounded by the segment: a 64-byte header and slots of 72
- *   bytes ((size - 64) / 72 of them: 14,562 in the default 1M);
+ * - memory is bounded by the segment: a 64-byte header and slots of 64
+ *   bytes, one cache line each, from the first line boundary after the
+ *   header (about (size - 128) / 64 of them: 16,382 in the default 1M);
  * - a key lives only in the PROBE (8) slots that follow its hash's home
  *   slot, so every operation touches at most 8 slots under the lock;
  * - when all 8 are taken by other live keys, the one that expires soonest

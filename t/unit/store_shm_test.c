@@ -298,12 +298,14 @@ static void test_eviction(apr_pool_t *p, void *base, apr_global_mutex_t *m)
 
 typedef enum { HAMMER_INCR, HAMMER_CAS, HAMMER_UPDATE } hammer_e;
 
-static int add_one(void *baton, const unsigned char *old, apr_size_t oldlen,
-                   unsigned char *nv, apr_size_t *nlen, apr_uint32_t *ttl)
+static int add_one(void *baton, apr_time_t now, const unsigned char *old,
+                   apr_size_t oldlen, unsigned char *nv, apr_size_t *nlen,
+                   apr_uint32_t *ttl)
 {
     unsigned n = 0;
 
     (void)baton;
+    (void)now;
     if (old != NULL && oldlen == sizeof(n)) {
         memcpy(&n, old, sizeof(n));
     }
