@@ -281,6 +281,8 @@ const char *apisec_ratelimit_spec_parse(apr_pool_t *p, int argc,
                                   s->name, s->limit, s->period);
     s->policy_draft = apr_psprintf(p, "%" APR_UINT64_T_FMT ";w=%" APR_UINT64_T_FMT,
                                    s->limit, s->period);
+    s->rl_prefix = apr_pstrcat(p, "\"", s->name, "\";r=", NULL);
+    s->rl_prefix_len = strlen(s->rl_prefix);
     *spec = s;
     return NULL;
 }
@@ -976,11 +978,11 @@ void apisec_ratelimit_headers(apr_pool_t *p, apisec_ratelimit_headers_e fmt,
     case APISEC_RL_HEADERS_IETF: {
         /* Structured fields (RFC 9651): a list of policy items, each a
          * quoted name with parameters; spec->name holds no '"' or '\\'. */
-        piece_t name = {spec->name, strlen(spec->name)};
-        piece_t rl[] = {LIT("\""), name, LIT("\";r="), rem, LIT(";t="), reset};
+        piece_t start = {spec->rl_prefix, spec->rl_prefix_len};
+        piece_t rl[] = {start, rem, LIT(";t="), reset};
 
         apr_table_setn(out, "RateLimit-Policy", spec->policy_ietf);
-        apr_table_setn(out, "RateLimit", join(p, rl, 6));
+        apr_table_setn(out, "RateLimit", join(p, rl, 4));
         break;
     }
     case APISEC_RL_HEADERS_DRAFT7: {

@@ -70,6 +70,8 @@ typedef struct {
     /* The RateLimit-Policy values, fixed by the spec, made once. */
     const char *policy_ietf;  /* "NAME";q=LIMIT;w=PERIOD */
     const char *policy_draft; /* LIMIT;w=PERIOD */
+    const char *rl_prefix;    /* "NAME";r= : the ietf RateLimit's start */
+    apr_size_t rl_prefix_len;
 } apisec_ratelimit_spec_t;
 
 typedef struct {
