@@ -87,8 +87,8 @@ static void store64(unsigned char *p, apr_uint64_t v)
 }
 
 /* One SipRound on four locals: a macro, so that the rounds unroll into
- * straight-line code on registers (as a function over an array, the hash
- * of a typical 48-byte key took twice the instructions). */
+ * straight-line code on registers (as a function over an array with a
+ * round count, each round also paid a loop and memory traffic). */
 #define SIPROUND                                                               \
     do {                                                                       \
         v0 += v1;                                                              \
