@@ -256,6 +256,25 @@ static apr_status_t unlock(shm_store_t *st, apr_status_t rv)
     return rv == APR_SUCCESS && urv != APR_SUCCESS ? urv : rv;
 }
 
+/* The start of every operation: the key's hash, the lock, and the clock
+ * read under it (so one key's operations see times in the order they ran),
+ * and the key's live slot or NULL in *FOUND. On failure the lock is not
+ * held. */
+static apr_status_t enter(shm_store_t *st, const void *key, apr_size_t klen,
+                          apr_uint64_t hh[2], apr_time_t *now,
+                          shm_slot_t **found)
+{
+    apr_status_t rv;
+
+    key_hash(st, key, klen, hh);
+    if ((rv = lock(st)) != APR_SUCCESS) {
+        return rv;
+    }
+    *now = st->clock();
+    *found = find(st, hh, *now);
+    return APR_SUCCESS;
+}
+
 /* ---- operations ---- */
 
 /* Counters are decimal text, as in memcached, so get() reads the same bytes
@@ -284,18 +303,16 @@ static apr_status_t shm_incr(void *h, const void *key, apr_size_t klen,
                              apr_uint32_t ttl, apr_uint64_t *value)
 {
     shm_store_t *st = h;
-    apr_time_t now = st->clock();
+    apr_time_t now;
     apr_uint64_t hh[2], v;
     shm_slot_t *s;
     apr_time_t expires;
     char buf[24];
     apr_status_t rv;
 
-    key_hash(st, key, klen, hh);
-    if ((rv = lock(st)) != APR_SUCCESS) {
+    if ((rv = enter(st, key, klen, hh, &now, &s)) != APR_SUCCESS) {
         return rv;
     }
-    s = find(st, hh, now);
     if (s != NULL) {
         if (!parse_counter(s, &v)) {
             return unlock(st, APR_EINVAL);
@@ -319,17 +336,15 @@ static apr_status_t shm_adjust(void *h, const void *key, apr_size_t klen,
                                apr_uint64_t *value)
 {
     shm_store_t *st = h;
-    apr_time_t now = st->clock();
+    apr_time_t now;
     apr_uint64_t hh[2], v;
     shm_slot_t *s;
     char buf[24];
     apr_status_t rv;
 
-    key_hash(st, key, klen, hh);
-    if ((rv = lock(st)) != APR_SUCCESS) {
+    if ((rv = enter(st, key, klen, hh, &now, &s)) != APR_SUCCESS) {
         return rv;
     }
-    s = find(st, hh, now);
     if (s == NULL) {
         return unlock(st, APISEC_STORE_NOTFOUND);
     }
@@ -348,16 +363,14 @@ static apr_status_t shm_get(void *h, const void *key, apr_size_t klen,
                             apr_uint64_t *cas)
 {
     shm_store_t *st = h;
-    apr_time_t now = st->clock();
+    apr_time_t now;
     apr_uint64_t hh[2];
     shm_slot_t *s;
     apr_status_t rv;
 
-    key_hash(st, key, klen, hh);
-    if ((rv = lock(st)) != APR_SUCCESS) {
+    if ((rv = enter(st, key, klen, hh, &now, &s)) != APR_SUCCESS) {
         return rv;
     }
-    s = find(st, hh, now);
     if (s == NULL) {
         return unlock(st, APISEC_STORE_NOTFOUND);
     }
@@ -373,16 +386,14 @@ static apr_status_t shm_set(void *h, const void *key, apr_size_t klen,
                             const void *val, apr_size_t vlen, apr_uint32_t ttl)
 {
     shm_store_t *st = h;
-    apr_time_t now = st->clock();
+    apr_time_t now;
     apr_uint64_t hh[2];
     shm_slot_t *s;
     apr_status_t rv;
 
-    key_hash(st, key, klen, hh);
-    if ((rv = lock(st)) != APR_SUCCESS) {
+    if ((rv = enter(st, key, klen, hh, &now, &s)) != APR_SUCCESS) {
         return rv;
     }
-    s = find(st, hh, now);
     if (s == NULL) {
         s = place(st, hh, now);
     }
@@ -395,16 +406,14 @@ static apr_status_t shm_cas(void *h, const void *key, apr_size_t klen,
                             apr_uint64_t cas)
 {
     shm_store_t *st = h;
-    apr_time_t now = st->clock();
+    apr_time_t now;
     apr_uint64_t hh[2];
     shm_slot_t *s;
     apr_status_t rv;
 
-    key_hash(st, key, klen, hh);
-    if ((rv = lock(st)) != APR_SUCCESS) {
+    if ((rv = enter(st, key, klen, hh, &now, &s)) != APR_SUCCESS) {
         return rv;
     }
-    s = find(st, hh, now);
     if (cas == 0) {
         if (s != NULL) {
             return unlock(st, APISEC_STORE_EXISTS);
@@ -424,16 +433,14 @@ static apr_status_t shm_cas(void *h, const void *key, apr_size_t klen,
 static apr_status_t shm_del(void *h, const void *key, apr_size_t klen)
 {
     shm_store_t *st = h;
-    apr_time_t now = st->clock();
+    apr_time_t now;
     apr_uint64_t hh[2];
     shm_slot_t *s;
     apr_status_t rv;
 
-    key_hash(st, key, klen, hh);
-    if ((rv = lock(st)) != APR_SUCCESS) {
+    if ((rv = enter(st, key, klen, hh, &now, &s)) != APR_SUCCESS) {
         return rv;
     }
-    s = find(st, hh, now);
     if (s == NULL) {
         return unlock(st, APISEC_STORE_NOTFOUND);
     }
@@ -453,13 +460,9 @@ static apr_status_t shm_update(void *h, const void *key, apr_size_t klen,
     shm_slot_t *s;
     apr_status_t rv;
 
-    key_hash(st, key, klen, hh);
-    if ((rv = lock(st)) != APR_SUCCESS) {
+    if ((rv = enter(st, key, klen, hh, &now, &s)) != APR_SUCCESS) {
         return rv;
     }
-    /* Under the lock: decisions of one key are made in clock order. */
-    now = st->clock();
-    s = find(st, hh, now);
     if (fn(baton, now, s ? s->val : NULL, s ? SLOT_VLEN(s) : 0, nv, &nlen,
            &ttl)) {
         if (nlen > APISEC_STORE_VALUE_MAX) {
