@@ -331,7 +331,7 @@ static int is_body_method(int m)
 
 int apisec_json_fixups(request_rec *r)
 {
-    apisec_dir_conf_t *c = apisec_dir_conf(r);
+    const apisec_dir_conf_t *c = apisec_dir_conf(r);
     body_t *st = NULL;
     const char *te, *cl, *ct, *ce;
     apr_off_t clen = 0, max;

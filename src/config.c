@@ -8,25 +8,32 @@
 
 APLOG_USE_MODULE(apisec);
 
+/* A scope with none of our directives: what create_dir_conf makes. Static,
+ * so its padding is zero, as apr_pcalloc's is; the merge compares whole
+ * bytes with it. */
+static const apisec_dir_conf_t dir_unset = {
+    .headers = APISEC_UNSET,
+    .cors_credentials = APISEC_UNSET,
+    .cors_max_age = APISEC_UNSET,
+    .require_tls = APISEC_TLS_UNSET,
+    .jwt_leeway = APISEC_UNSET,
+    .jwt_max_lifetime = APISEC_UNSET,
+    .jwt_max_size = APISEC_UNSET,
+    .jwt_forward_headers = APISEC_UNSET,
+    .rl_headers = APISEC_UNSET,
+    .json = APISEC_UNSET,
+    .json_max_body = APISEC_UNSET,
+    .json_max_depth = APISEC_UNSET,
+    .json_strict = APISEC_UNSET,
+    /* Tokens (issue 6) */
+    .jwt_revocation = APISEC_UNSET,
+};
+
 void *apisec_create_dir_conf(apr_pool_t *p, char *dir)
 {
-    apisec_dir_conf_t *c = apr_pcalloc(p, sizeof(*c));
+    apisec_dir_conf_t *c = apr_palloc(p, sizeof(*c));
 
-    c->headers = APISEC_UNSET;
-    c->cors_credentials = APISEC_UNSET;
-    c->cors_max_age = APISEC_UNSET;
-    c->require_tls = APISEC_TLS_UNSET;
-    c->jwt_leeway = APISEC_UNSET;
-    c->jwt_max_lifetime = APISEC_UNSET;
-    c->jwt_max_size = APISEC_UNSET;
-    c->jwt_forward_headers = APISEC_UNSET;
-    c->rl_headers = APISEC_UNSET;
-    c->json = APISEC_UNSET;
-    c->json_max_body = APISEC_UNSET;
-    c->json_max_depth = APISEC_UNSET;
-    c->json_strict = APISEC_UNSET;
-    /* Tokens (issue 6) */
-    c->jwt_revocation = APISEC_UNSET;
+    memcpy(c, &dir_unset, sizeof(*c));
     return c;
 }
 
@@ -64,7 +71,19 @@ static apr_array_header_t *merge_rules(apr_pool_t *p,
 void *apisec_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
     apisec_dir_conf_t *base = basev, *add = addv;
-    apisec_dir_conf_t *c = apr_palloc(p, sizeof(*c));
+    apisec_dir_conf_t *c;
+
+    /* Every request merges its sections, and most pairs have one side
+     * without our directives (the server's defaults, a <Directory> for
+     * other modules): the other side is then the merge's result, as it
+     * is. Nothing writes to a configuration once it is parsed. */
+    if (!memcmp(base, &dir_unset, sizeof(*base))) {
+        return add;
+    }
+    if (!memcmp(add, &dir_unset, sizeof(*add))) {
+        return base;
+    }
+    c = apr_palloc(p, sizeof(*c));
 
     MERGE_INT(headers);
     c->hdr_rules = merge_rules(p, base->hdr_rules, add->hdr_rules);
