@@ -95,6 +95,24 @@ bench_stop() {  # $1 variant
     done
 }
 
+# The arguments after the first, rotated left by $1 places (modulo their
+# number), one per line.
+bench_rotate() {  # $1 places, then words
+    _k=$1; shift
+    _k=$((_k % $#))
+    _i=0
+    for _x in "$@"; do
+        [ "$_i" -ge "$_k" ] && echo "$_x"
+        _i=$((_i + 1))
+    done
+    _i=0
+    for _x in "$@"; do
+        [ "$_i" -lt "$_k" ] && echo "$_x"
+        _i=$((_i + 1))
+    done
+    return 0
+}
+
 # One timed wrk run (one thread, on core 1) against 127.0.0.1:PORT/PATH with
 # the extra wrk arguments given; prints "rps p50_ms p99_ms", rps "ERR" when
 # any answer was not 2xx/3xx. Uses $conns and $secs.

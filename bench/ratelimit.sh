@@ -30,7 +30,7 @@ secs=${1:-5}; rounds=${2:-3}
 conns=${APISEC_BENCH_CONNS:-32}
 
 . "$top/bench/lib.sh"
-variants="plain apisec_shm apisec_memcached mod_evasive mod_qos_pcre1 plain_mmap apisec_shm_mmap"
+variants="plain plain_again apisec_shm apisec_memcached mod_evasive mod_qos_pcre1 plain_mmap apisec_shm_mmap"
 bench_setup
 module=${APISEC_BENCH_MODULE:-$top/build/mod_apisec.so}
 qos=${APISEC_QOS_SO:-$libexec/mod_qos.so}
@@ -91,6 +91,11 @@ port_mod_qos_pcre1=18184
 NOMMAP="EnableMMAP Off"
 mods_plain=""; conf_plain=""; srv_plain="$NOMMAP
 $NOMETRICS"
+# The control: a second plain server, the same in all but its port. Its
+# ratio to plain is what this machine's noise alone makes of a ratio in
+# this run; a variant's ratio says no more than that.
+port_plain_again=18188; mods_plain_again=""; conf_plain_again=""
+srv_plain_again="$srv_plain"
 mods_apisec_shm="LoadModule apisec_module $module"
 srv_apisec_shm="$NOMMAP
 APISecStore shm size=1M
@@ -145,11 +150,17 @@ curl -s -D - -o /dev/null -H 'X-Client: 10.0.0.1' "http://127.0.0.1:$port_apisec
     || { echo "bench: apisec_memcached sends no RateLimit field (memcached down?)" >&2; exit 1; }
 
 for v in $variants; do eval "port=\$port_$v"; taskset -c 1 wrk -t1 -c"$conns" -d1s -s "$run/clients.lua" "http://127.0.0.1:$port/small.json" >/dev/null; done
-for r in $(seq "$rounds"); do
-    for v in $variants; do
+# Each round starts one variant further along the list (round 2 with
+# plain_again, ..., round 9 with plain again): a variant run always in the
+# same place of a round, say right after plain, would carry whatever that
+# place costs on this machine into every ratio.
+r=0
+while [ "$r" -lt "$rounds" ]; do
+    for v in $(bench_rotate "$r" $variants); do
         eval "port=\$port_$v"
         bench_wrk "$port" /small.json -s "$run/clients.lua" >> "$run/$v.results"
     done
+    r=$((r + 1))
 done
 if grep -q ERR "$run"/*.results; then
     echo "bench: a variant answered other than 2xx (a limit was reached?)" >&2
@@ -160,9 +171,11 @@ fi
 echo
 echo "scenario: GET 1 small static file (EnableMMAP Off), keep-alive, $conns connections, 1,000 clients"
 echo "(X-Client), a per-client limit never reached; wrk -t1 on core 1, httpd (1 process, 64 threads) on core 0"
-echo "$rounds rounds of ${secs}s, interleaved; req/s and latencies: median of rounds;"
+echo "$rounds rounds of ${secs}s, interleaved, each round starting one variant later; req/s and"
+echo "latencies: median of rounds;"
 echo "ratio: median of the rounds' paired ratios to plain (each round's runs follow each other)"
-bench_paired_table 18 plain apisec_shm apisec_memcached mod_evasive mod_qos_pcre1
+bench_paired_table 18 plain plain_again apisec_shm apisec_memcached mod_evasive mod_qos_pcre1
+echo "(plain_again: a second plain server, the control: its distance from 1.000 is this run's noise)"
 echo "(mod_qos_pcre1: Debian's mod_qos with libpcre3 loaded first, the only way it loads)"
 echo "the same with httpd's default EnableMMAP On (the file mapped and unmapped per request):"
 bench_paired_table 18 plain_mmap apisec_shm_mmap
