@@ -73,15 +73,14 @@ void *apisec_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     apisec_dir_conf_t *base = basev, *add = addv;
     apisec_dir_conf_t *c;
 
-    /* Every request merges its sections, and most pairs have one side
-     * without our directives (the server's defaults, a <Directory> for
-     * other modules): the other side is then the merge's result, as it
-     * is. Nothing writes to a configuration once it is parsed. */
+    /* httpd makes a section's configuration of a module only when the
+     * section holds one of its directives, and merges none otherwise; the
+     * main server's defaults are always made. Without directives of ours
+     * outside sections, then, every request merges them, untouched, with
+     * its first section: that section's configuration is the result, as
+     * it is (nothing writes to a configuration once it is parsed). */
     if (!memcmp(base, &dir_unset, sizeof(*base))) {
         return add;
-    }
-    if (!memcmp(add, &dir_unset, sizeof(*add))) {
-        return base;
     }
     c = apr_palloc(p, sizeof(*c));
 
