@@ -149,6 +149,13 @@ QS_ClientIpFromHeader X-Client
 SetEnvIf Request_URI . QS_Limit=yes
 QS_ClientEventLimitCount 1000000 1"
 conf_mod_qos_pcre1=""
+# Not in the default list: the shm limit without its RateLimit fields
+# (APISecRateLimitHeaders off), to tell the fields' cost from the
+# decision's; APISEC_BENCH_VARIANTS names it.
+port_apisec_shm_nofields=18189; mods_apisec_shm_nofields="$mods_apisec_shm"
+srv_apisec_shm_nofields="$srv_apisec_shm"
+conf_apisec_shm_nofields="$LIMIT
+    APISecRateLimitHeaders off"
 port_plain_mmap=18186; mods_plain_mmap=""; conf_plain_mmap=""
 port_apisec_shm_mmap=18187; mods_apisec_shm_mmap="$mods_apisec_shm"
 srv_apisec_shm_mmap="APISecStore shm size=1M"; conf_apisec_shm_mmap="$LIMIT"
@@ -189,7 +196,7 @@ echo "$rounds rounds of ${secs}s, interleaved, each round starting one variant l
 echo "latencies: median of rounds;"
 echo "ratio: median of the rounds' paired ratios to plain (each round's runs follow each other)"
 # shellcheck disable=SC2046
-bench_paired_table 18 $(ran plain plain_again apisec_shm apisec_memcached mod_evasive mod_qos_pcre1)
+bench_paired_table 20 $(ran plain plain_again apisec_shm apisec_shm_nofields apisec_memcached mod_evasive mod_qos_pcre1)
 [ -n "$(ran plain_again)" ] \
     && echo "(plain_again: a second plain server, the control: its distance from 1.000 is this run's noise)"
 [ -n "$(ran mod_qos_pcre1)" ] \
@@ -197,12 +204,12 @@ bench_paired_table 18 $(ran plain plain_again apisec_shm apisec_memcached mod_ev
 if [ -n "$(ran plain_mmap)" ]; then
     echo "the same with httpd's default EnableMMAP On (the file mapped and unmapped per request):"
     # shellcheck disable=SC2046
-    bench_paired_table 18 $(ran plain_mmap apisec_shm_mmap)
+    bench_paired_table 20 $(ran plain_mmap apisec_shm_mmap)
 fi
 base_p99=$(bench_median "$run/plain.results" | awk '{print $3}')
-for v in $(ran apisec_shm apisec_memcached mod_evasive mod_qos_pcre1); do
+for v in $(ran apisec_shm apisec_shm_nofields apisec_memcached mod_evasive mod_qos_pcre1); do
     bench_median "$run/$v.results" | awk -v v="$v" -v b="$base_p99" \
-        '{ printf "%-18s p99 added: %+.3f ms\n", v, $3 - b }'
+        '{ printf "%-20s p99 added: %+.3f ms\n", v, $3 - b }'
 done
 echo
 # The store's memory while 1,000 clients are being counted (counts expire
@@ -245,7 +252,7 @@ if [ "${APISEC_BENCH_IR:-1}" = 1 ]; then
     for v in $variants; do
         eval "port=\$port_$v"
         bench_stop "$v"
-        printf '%-18s %10s\n' "$v" \
+        printf '%-20s %10s\n' "$v" \
             "$(bench_ir "$v" "http://127.0.0.1:$port/small.json" -H 'X-Client: 10.0.0.1')"
     done
 fi
