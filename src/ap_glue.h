@@ -21,9 +21,10 @@ typedef struct {
     json_t *header; /* the verified token's header and claims, or NULL */
     json_t *claims;
     /* ap_ratelimit.c: the most restrictive decision of this request's
-     * limits so far (access and fixups), whose fields go out. */
+     * limits so far (access and fixups), whose fields go out in RL_FMT. */
     const apisec_ratelimit_spec_t *rl_spec;
     apisec_ratelimit_result_t rl_res;
+    apisec_ratelimit_headers_e rl_fmt;
 } apisec_req_t;
 
 /* ap_request.c */
@@ -36,7 +37,8 @@ int apisec_request_is_https(request_rec *r);
 /* ap_access.c: TLS enforcement and CORS preflight, before authentication. */
 int apisec_access_checker(request_rec *r);
 
-/* ap_headers.c: security and CORS response headers on every response. */
+/* ap_headers.c: security and CORS response headers, and the RateLimit
+ * fields, on every response. */
 extern ap_filter_rec_t *apisec_headers_filter_handle;
 apr_status_t apisec_headers_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 void apisec_insert_headers_filter(request_rec *r);
@@ -90,6 +92,10 @@ const char *apisec_store_namespace(server_rec *s);
 int apisec_ratelimit_access(request_rec *r);
 int apisec_ratelimit_fixups(request_rec *r);
 int apisec_ratelimit_log(request_rec *r);
+/* Whether R's answer carries RateLimit fields (or Retry-After), and their
+ * writing into r->headers_out, by the headers filter. */
+int apisec_ratelimit_has_fields(const request_rec *r);
+void apisec_ratelimit_set_fields(request_rec *r);
 /* ap_metrics.c: counters shared by every process. */
 apr_status_t apisec_metrics_post_config(apr_pool_t *pproc, server_rec *s);
 void apisec_metrics_store_op(apr_interval_time_t us, int failed);

@@ -154,6 +154,7 @@ void apisec_headers_apply(request_rec *r)
 apr_status_t apisec_headers_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     apisec_headers_apply(f->r);
+    apisec_ratelimit_set_fields(f->r);
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
 }
@@ -170,7 +171,9 @@ void apisec_insert_headers_filter(request_rec *r)
 {
     ap_filter_t *f;
 
-    if (r->main || !needs_filter(apisec_dir_conf(r))) {
+    if (r->main
+        || (!needs_filter(apisec_dir_conf(r))
+            && !apisec_ratelimit_has_fields(r))) {
         return;
     }
     for (f = r->output_filters; f; f = f->next) {

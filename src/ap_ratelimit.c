@@ -147,21 +147,59 @@ static int run_limits(request_rec *r, phase_e phase)
     if (!st || !st->rl_spec) {
         return DECLINED;
     }
-    apisec_ratelimit_headers(r->pool,
-                             c->rl_headers == APISEC_UNSET
-                                 ? APISEC_RL_HEADERS_IETF
-                                 : (apisec_ratelimit_headers_e)c->rl_headers,
-                             st->rl_spec, &st->rl_res, r->err_headers_out);
+    /* The fields are written by the headers filter (ap_headers.c), which
+     * every answer passes, into the answer's headers once they are final:
+     * a proxied backend's, a CGI's, an error page's. There they replace an
+     * application's own fields of those names; written now into
+     * err_headers_out, they went out beside a backend's. */
+    st->rl_fmt = c->rl_headers == APISEC_UNSET
+                     ? APISEC_RL_HEADERS_IETF
+                     : (apisec_ratelimit_headers_e)c->rl_headers;
     if (st->rl_res.allowed) {
         return DECLINED;
     }
     apisec_metrics_limited(st->rl_spec->name);
     apisec_audit(r, "rate_limited", apr_pstrcat(r->pool, "over the limit ",
                                                 st->rl_spec->name, NULL));
-    /* Retry-After came with the fields above, refused results carry it. */
+    /* The fields, and Retry-After, go out with the problem: it inserts the
+     * headers filter. */
     return apisec_send_problem(r, HTTP_TOO_MANY_REQUESTS,
                                "Too many requests: retry after the number of "
                                "seconds in Retry-After.");
+}
+
+/* The state that holds R's decision: R's own or, after internal redirects
+ * (an ErrorDocument), the first request's, which ran the limits. */
+static const apisec_req_t *decided(const request_rec *r)
+{
+    for (; r; r = r->prev) {
+        const apisec_req_t *st =
+            ap_get_module_config(r->request_config, &apisec_module);
+        if (st && st->rl_spec) {
+            return st;
+        }
+    }
+    return NULL;
+}
+
+int apisec_ratelimit_has_fields(const request_rec *r)
+{
+    const apisec_req_t *st = decided(r);
+
+    /* A refusal carries Retry-After even when the fields are off. */
+    return st
+           && (st->rl_fmt != APISEC_RL_HEADERS_OFF || !st->rl_res.allowed);
+}
+
+void apisec_ratelimit_set_fields(request_rec *r)
+{
+    const apisec_req_t *st = decided(r);
+
+    if (st) {
+        apisec_ratelimit_headers(r->pool, st->rl_fmt, st->rl_spec,
+                                 &st->rl_res, r->headers_out,
+                                 r->err_headers_out);
+    }
 }
 
 int apisec_ratelimit_access(request_rec *r)

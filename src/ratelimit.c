@@ -724,7 +724,6 @@ static apr_status_t check_counters(apr_pool_t *p, apisec_store_t *store,
 {
     apr_uint64_t k, v = 0, ask = cost ? 1 : 0, got, used, room_now, dummy;
     apr_uint64_t h[2] = {0, 0}, prev = 0, pp;
-    unsigned char hb[16];
     lease_t *l = NULL;
     apr_size_t wlen;
     const char *wkey;
@@ -736,8 +735,7 @@ static apr_status_t check_counters(apr_pool_t *p, apisec_store_t *store,
     }
     k = apisec_ratelimit_window_of(spec, now);
     if (local != NULL) {
-        apisec_store_shm_hash128(local->secret, key, klen, hb);
-        memcpy(h, hb, sizeof(h));
+        apisec_store_shm_hash128_words(local->secret, key, klen, h);
         h[0] |= 1; /* never the empty mark */
         local_lock(local);
         l = lease_find(local, h);
@@ -960,10 +958,20 @@ static const char *join(apr_pool_t *p, const piece_t *pc, int n)
     return out;
 }
 
+static void put(apr_table_t *out, apr_table_t *clear, const char *name,
+                const char *value)
+{
+    /* CLEAR is most often empty: then no call at all. */
+    if (clear != NULL && !apr_is_empty_table(clear)) {
+        apr_table_unset(clear, name);
+    }
+    apr_table_setn(out, name, value);
+}
+
 void apisec_ratelimit_headers(apr_pool_t *p, apisec_ratelimit_headers_e fmt,
                               const apisec_ratelimit_spec_t *spec,
                               const apisec_ratelimit_result_t *res,
-                              apr_table_t *out)
+                              apr_table_t *out, apr_table_t *clear)
 {
     char b1[21], b2[21], b3[21];
     piece_t rem = num(b1, res->remaining), reset = num(b2, res->reset);
@@ -971,7 +979,7 @@ void apisec_ratelimit_headers(apr_pool_t *p, apisec_ratelimit_headers_e fmt,
     if (!res->allowed) {
         piece_t ra = num(b3, res->retry_after);
 
-        apr_table_setn(out, "Retry-After", join(p, &ra, 1));
+        put(out, clear, "Retry-After", join(p, &ra, 1));
     }
     /* The policies are the spec's, made when it was parsed. */
     switch (fmt) {
@@ -981,8 +989,8 @@ void apisec_ratelimit_headers(apr_pool_t *p, apisec_ratelimit_headers_e fmt,
         piece_t start = {spec->rl_prefix, spec->rl_prefix_len};
         piece_t rl[] = {start, rem, LIT(";t="), reset};
 
-        apr_table_setn(out, "RateLimit-Policy", spec->policy_ietf);
-        apr_table_setn(out, "RateLimit", join(p, rl, 4));
+        put(out, clear, "RateLimit-Policy", spec->policy_ietf);
+        put(out, clear, "RateLimit", join(p, rl, 4));
         break;
     }
     case APISEC_RL_HEADERS_DRAFT7: {
@@ -991,18 +999,18 @@ void apisec_ratelimit_headers(apr_pool_t *p, apisec_ratelimit_headers_e fmt,
         piece_t rl[] = {LIT("limit="), limit,           LIT(", remaining="),
                         rem,           LIT(", reset="), reset};
 
-        apr_table_setn(out, "RateLimit", join(p, rl, 6));
-        apr_table_setn(out, "RateLimit-Policy", spec->policy_draft);
+        put(out, clear, "RateLimit", join(p, rl, 6));
+        put(out, clear, "RateLimit-Policy", spec->policy_draft);
         break;
     }
     case APISEC_RL_HEADERS_DRAFT6: {
         char b4[21];
         piece_t limit = num(b4, res->limit);
 
-        apr_table_setn(out, "RateLimit-Limit", join(p, &limit, 1));
-        apr_table_setn(out, "RateLimit-Remaining", join(p, &rem, 1));
-        apr_table_setn(out, "RateLimit-Reset", join(p, &reset, 1));
-        apr_table_setn(out, "RateLimit-Policy", spec->policy_draft);
+        put(out, clear, "RateLimit-Limit", join(p, &limit, 1));
+        put(out, clear, "RateLimit-Remaining", join(p, &rem, 1));
+        put(out, clear, "RateLimit-Reset", join(p, &reset, 1));
+        put(out, clear, "RateLimit-Policy", spec->policy_draft);
         break;
     }
     case APISEC_RL_HEADERS_OFF:

@@ -168,10 +168,12 @@ const char *apisec_ratelimit_headers_parse(const char *arg,
                                            apisec_ratelimit_headers_e *fmt);
 
 /* Adds the header fields of FMT for one limit's result to OUT (set, not
- * merged); Retry-After on a refused result whatever FMT is. */
+ * merged); Retry-After on a refused result whatever FMT is. Fields of the
+ * same names in CLEAR (NULL: none) are removed: an application may have
+ * put its own there. */
 void apisec_ratelimit_headers(apr_pool_t *p, apisec_ratelimit_headers_e fmt,
                               const apisec_ratelimit_spec_t *spec,
                               const apisec_ratelimit_result_t *res,
-                              apr_table_t *out);
+                              apr_table_t *out, apr_table_t *clear);
 
 #endif

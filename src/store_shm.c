@@ -107,8 +107,9 @@ static void store64(unsigned char *p, apr_uint64_t v)
         v2 = ROTL(v2, 32);                                                     \
     } while (0)
 
-void apisec_store_shm_hash128(const unsigned char key[16], const void *data,
-                              apr_size_t len, unsigned char out[16])
+void apisec_store_shm_hash128_words(const unsigned char key[16],
+                                    const void *data, apr_size_t len,
+                                    apr_uint64_t out[2])
 {
     const unsigned char *m = data;
     apr_uint64_t k0 = load64(key), k1 = load64(key + 8), b, w;
@@ -138,13 +139,23 @@ void apisec_store_shm_hash128(const unsigned char key[16], const void *data,
     SIPROUND;
     SIPROUND;
     SIPROUND;
-    store64(out, v0 ^ v1 ^ v2 ^ v3);
+    out[0] = v0 ^ v1 ^ v2 ^ v3;
     v1 ^= 0xdd;
     SIPROUND;
     SIPROUND;
     SIPROUND;
     SIPROUND;
-    store64(out + 8, v0 ^ v1 ^ v2 ^ v3);
+    out[1] = v0 ^ v1 ^ v2 ^ v3;
+}
+
+void apisec_store_shm_hash128(const unsigned char key[16], const void *data,
+                              apr_size_t len, unsigned char out[16])
+{
+    apr_uint64_t h[2];
+
+    apisec_store_shm_hash128_words(key, data, len, h);
+    store64(out, h[0]);
+    store64(out + 8, h[1]);
 }
 
 /* ---- table ---- */
@@ -152,11 +163,7 @@ void apisec_store_shm_hash128(const unsigned char key[16], const void *data,
 static void key_hash(const shm_store_t *st, const void *key, apr_size_t klen,
                      apr_uint64_t h[2])
 {
-    unsigned char out[16];
-
-    apisec_store_shm_hash128(st->hdr->secret, key, klen, out);
-    h[0] = load64(out);
-    h[1] = load64(out + 8);
+    apisec_store_shm_hash128_words(st->hdr->secret, key, klen, h);
 }
 
 static int live(const shm_slot_t *s, apr_time_t now)

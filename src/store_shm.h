@@ -65,8 +65,13 @@ void apisec_store_shm_set_clock(apisec_store_t *store,
                                 apisec_store_clock_fn *now_fn);
 
 /* SipHash-2-4 with a 128-bit result (out: 16 bytes, little-endian halves);
- * exported for its test vectors. */
+ * exported for its test vectors. The _words form gives the two halves as
+ * numbers, with no trip through bytes: the table and the lease cache
+ * compare them as such, on every request. */
 void apisec_store_shm_hash128(const unsigned char key[16], const void *data,
                               apr_size_t len, unsigned char out[16]);
+void apisec_store_shm_hash128_words(const unsigned char key[16],
+                                    const void *data, apr_size_t len,
+                                    apr_uint64_t out[2]);
 
 #endif

@@ -9,7 +9,7 @@ use Apache::TestUtil qw(t_cmp);
 use ApisecTest qw(req hdr json_body audit_lines);
 use ApisecJWT qw(mint claims_ok);
 
-plan tests => 53;
+plan tests => 64;
 
 sub get { my ($path, @h) = @_; req(GET => $path, headers => \@h) }
 sub via_proxy { my ($path, $ip, @h) = @_;
@@ -39,7 +39,8 @@ ok t_cmp(hdr($no, 'Content-Type'), 'application/problem+json', 'the 429 is probl
 my $j = json_body($no) || {};
 ok t_cmp($j->{status}, 429, 'problem status 429');
 ok t_cmp(defined $j->{request_id} ? 1 : 0, 1, 'the problem carries the request id');
-ok t_cmp(hdr($no, 'RateLimit'), qr/;r=0;t=\d+/, 'the 429 carries the RateLimit fields too');
+ok t_cmp(hdr($no, 'RateLimit'), qr/^"ip-3-3600s";r=0;t=\d+$/, 'the 429 carries the RateLimit fields too, once');
+ok t_cmp(hdr($no, 'Retry-After'), qr/^\d+$/, 'and one Retry-After');
 ok t_cmp(scalar(grep { /"rate_limited"/ } audit_lines()) > 0 ? 1 : 0, 1,
          'the refusal is an audit event');
 
@@ -60,6 +61,23 @@ ok t_cmp(join(' ', map { defined hdr($off, $_) ? $_ : () } qw(RateLimit RateLimi
 $off = get('/rl/hoff/echo.cgi');
 ok t_cmp($off->{status} . ' ' . (hdr($off, 'Retry-After') // '-'), qr/^429 \d+$/,
          'off: the 429 still has Retry-After');
+
+# --- answers whose headers httpd or a backend replaces ---
+my $e404 = get('/rl/err/nothing-here');
+ok t_cmp($e404->{status} . ' ' . (hdr($e404, 'RateLimit') // '-'), qr/^404 "err";r=99;t=\d+$/,
+         "httpd's 404 page carries the fields");
+ok t_cmp(hdr($e404, 'RateLimit-Policy'), '"err";q=100;w=3600', 'and the policy');
+my $head = req(HEAD => '/rl/err/echo.cgi?app_ratelimit=1');
+ok t_cmp($head->{status} . ' ' . (hdr($head, 'RateLimit') // '-'), qr/^200 "err";r=98;t=\d+$/,
+         "a HEAD answer carries them, in place of the CGI's own");
+my $ed = get('/rl/errdoc/nothing-here');
+ok t_cmp($ed->{status} . ' ' . (hdr($ed, 'RateLimit') // '-'), qr/^404 "errdoc";r=99;t=\d+$/,
+         'an ErrorDocument page (an internal redirect) carries the first request\'s fields');
+ok t_cmp($ed->{body}, qr/<html/i, 'and it is that document');
+my $px = get('/rl/proxied/echo.cgi?app_ratelimit=1');
+ok t_cmp($px->{status} . ' ' . (hdr($px, 'RateLimit') // '-'), qr/^200 "prx";r=99;t=\d+$/,
+         "a proxied answer carries the module's fields, in place of the backend's");
+ok t_cmp(hdr($px, 'RateLimit-Policy'), '"prx";q=100;w=3600', 'and its policy');
 
 # --- several limits; merging down the tree ---
 my $m1 = get('/rl/multi/inner/echo.cgi');
@@ -102,6 +120,8 @@ ok t_cmp(join(',', map { via_proxy('/rl/exempt/echo.cgi', '203.0.113.9')->{statu
          '200,200,200,200', 'an exempt network is never limited');
 ok t_cmp(defined hdr(via_proxy('/rl/exempt/echo.cgi', '203.0.113.9'), 'RateLimit') ? 1 : 0, 0,
          'an exempt client gets no RateLimit fields');
+ok t_cmp(hdr(via_proxy('/rl/exempt/echo.cgi?app_ratelimit=1', '203.0.113.9'), 'RateLimit'),
+         '"app";r=5;t=1', "where no limit of the module's applies, the application's field goes out as it is");
 ok t_cmp(join(',', map { via_proxy('/rl/exempt/echo.cgi', '2001:db8::5')->{status} } 1 .. 3),
          '200,200,200', 'an exempt IPv6 network is never limited');
 ok t_cmp(join(',', map { via_proxy('/rl/exempt/echo.cgi', '198.51.100.20')->{status} } 1 .. 2),
@@ -126,6 +146,10 @@ ok t_cmp(get('/jwt/rluser/echo.cgi')->{status}, 401, 'no token: 401, not a user 
 my $bad = mint('ES256', 'ec256', claims_ok(aud => 'api://elsewhere'), { kid => 'ec256' });
 my @f = map { via_proxy('/jwt/rlfail/echo.cgi', '192.0.2.50', "Authorization: Bearer $bad") } 1 .. 3;
 ok t_cmp(join(',', map { $_->{status} } @f), '401,401,401', 'three failures are answered 401');
+ok t_cmp(hdr($f[0], 'RateLimit'), qr/^"ip-3-3600s-failures";r=3;t=\d+$/,
+         'a 401 carries the fields of the failure limit');
+ok t_cmp(hdr($f[2], 'RateLimit'), qr/^"ip-3-3600s-failures";r=1;t=\d+$/,
+         'which count the failures before it');
 my $blocked = via_proxy('/jwt/rlfail/echo.cgi', '192.0.2.50', "Authorization: Bearer $alice");
 ok t_cmp($blocked->{status}, 429, 'after 3 failures of 3/1h even a good token is refused with 429');
 ok t_cmp(hdr($blocked, 'Retry-After'), qr/^\d+$/, 'with Retry-After');

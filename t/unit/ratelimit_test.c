@@ -385,21 +385,33 @@ static void test_headers(void)
     apisec_ratelimit_headers_e f = APISEC_RL_HEADERS_OFF;
     apr_table_t *t = apr_table_make(pool, 8);
 
-    apisec_ratelimit_headers(pool, APISEC_RL_HEADERS_IETF, s, &ok, t);
+    apisec_ratelimit_headers(pool, APISEC_RL_HEADERS_IETF, s, &ok, t, NULL);
     tap_is_str(apr_table_get(t, "RateLimit"), "\"api\";r=42;t=35",
                "ietf RateLimit");
     tap_is_str(apr_table_get(t, "RateLimit-Policy"), "\"api\";q=100;w=60",
                "ietf RateLimit-Policy");
     tap_ok(apr_table_get(t, "Retry-After") == NULL,
            "no Retry-After on an allowed request");
+    {
+        apr_table_t *app = apr_table_make(pool, 2);
+
+        apr_table_setn(app, "RateLimit", "\"app\";r=5;t=1");
+        apr_table_setn(app, "X-Other", "kept");
+        apisec_ratelimit_headers(pool, APISEC_RL_HEADERS_IETF, s, &ok, t, app);
+        tap_ok(apr_table_get(app, "RateLimit") == NULL
+                   && apr_table_get(app, "X-Other") != NULL,
+               "the application's RateLimit field is removed, nothing else");
+        tap_is_str(apr_table_get(t, "RateLimit"), "\"api\";r=42;t=35",
+                   "and the module's is set");
+    }
     t = apr_table_make(pool, 8);
-    apisec_ratelimit_headers(pool, APISEC_RL_HEADERS_DRAFT7, s, &ok, t);
+    apisec_ratelimit_headers(pool, APISEC_RL_HEADERS_DRAFT7, s, &ok, t, NULL);
     tap_is_str(apr_table_get(t, "RateLimit"),
                "limit=100, remaining=42, reset=35", "draft-7 RateLimit");
     tap_is_str(apr_table_get(t, "RateLimit-Policy"), "100;w=60",
                "draft-7 RateLimit-Policy");
     t = apr_table_make(pool, 8);
-    apisec_ratelimit_headers(pool, APISEC_RL_HEADERS_DRAFT6, s, &ok, t);
+    apisec_ratelimit_headers(pool, APISEC_RL_HEADERS_DRAFT6, s, &ok, t, NULL);
     tap_is_str(apr_table_get(t, "RateLimit-Limit"), "100", "draft-6 Limit");
     tap_is_str(apr_table_get(t, "RateLimit-Remaining"), "42",
                "draft-6 Remaining");
@@ -407,7 +419,7 @@ static void test_headers(void)
     tap_is_str(apr_table_get(t, "RateLimit-Policy"), "100;w=60",
                "draft-6 Policy");
     t = apr_table_make(pool, 8);
-    apisec_ratelimit_headers(pool, APISEC_RL_HEADERS_OFF, s, &no, t);
+    apisec_ratelimit_headers(pool, APISEC_RL_HEADERS_OFF, s, &no, t, NULL);
     tap_is_int(apr_table_elts(t)->nelts, 1, "off sends only Retry-After");
     tap_is_str(apr_table_get(t, "Retry-After"), "1", "Retry-After on refusal");
     tap_ok(apisec_ratelimit_headers_parse("draft-7", &f) == NULL

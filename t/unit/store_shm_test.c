@@ -68,6 +68,19 @@ static void test_siphash(void)
     tap_ok(memcmp(out, want8, 16) == 0, "siphash128 of an 8-byte message");
     apisec_store_shm_hash128(key, msg, 15, out);
     tap_ok(memcmp(out, want15, 16) == 0, "siphash128 of a 15-byte message");
+    {
+        /* The halves as numbers are the little-endian reading of those
+         * bytes. */
+        apr_uint64_t w[2], lo = 0, hi = 0;
+
+        apisec_store_shm_hash128_words(key, msg, 15, w);
+        for (i = 7; i >= 0; --i) {
+            lo = lo << 8 | want15[i];
+            hi = hi << 8 | want15[8 + i];
+        }
+        tap_ok(w[0] == lo && w[1] == hi,
+               "siphash128 halves as numbers, little-endian");
+    }
 }
 
 static void test_log_pace(void)

@@ -15,6 +15,9 @@ print "Content-Type: application/json\r\n";
 print "X-Powered-By: PHP/8.2.0\r\n";
 print "X-Frame-Options: ALLOWALL\r\n";
 print "Access-Control-Allow-Origin: *\r\n";
+# An application's own RateLimit field, when asked for: the module's
+# replaces it where a limit of the module's applies.
+print "RateLimit: \"app\";r=5;t=1\r\n" if ($ENV{QUERY_STRING} // '') =~ /\bapp_ratelimit=1\b/;
 print "\r\n";
 print "{", join(",", js("method") . ":" . js($ENV{REQUEST_METHOD}),
                js("env") . ":{" . join(",", map { js($_) . ":" . js($env{$_}) } sort keys %env) . "}",
