@@ -109,6 +109,7 @@ static int run_limits(request_rec *r, phase_e phase)
         apr_status_t srv;
         apr_time_t t0;
         unsigned cost;
+        int failed;
 
         if (!applies(s, phase) || !apisec_ratelimit_method_applies(s, r->method)
             || !(client = client_of(r, s)) || !*client) {
@@ -121,8 +122,9 @@ static int run_limits(request_rec *r, phase_e phase)
                   ? apisec_ratelimit_check(r->pool, store, apisec_store_local(),
                                            s, key, klen, 0, cost, &res)
                   : APR_EGENERAL;
-        apisec_metrics_store_op(apr_time_now() - t0, apisec_store_failed(srv));
-        if (apisec_store_failed(srv)) {
+        failed = apisec_store_failed(srv);
+        apisec_metrics_store_op(apr_time_now() - t0, failed);
+        if (failed) {
             if ((rv = store_failed(r, srv, phase)) != DECLINED) {
                 return rv;
             }

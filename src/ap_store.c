@@ -24,7 +24,6 @@
 #include "util_mutex.h"
 #include "apr_shm.h"
 #include "apr_strings.h"
-#include "apr_hash.h"
 
 APLOG_USE_MODULE(apisec);
 
@@ -114,42 +113,67 @@ static apr_status_t make_shm(server_rec *s, apr_pool_t *pproc, apr_size_t size)
 }
 
 /* By server_rec, not in the server config: a virtual host without a
- * directive of ours shares the main server's config record. Keyed by the
- * pointer with a hash of the pointer: apr_hash's default function over
- * the key's bytes cost more than the rest of a rate-limit check's glue. */
-static apr_hash_t *namespaces;
+ * directive of ours shares the main server's config record. An open
+ * addressing table of the pointers, made in post_config and only read
+ * after it: apr_hash_get cost as much as the rest of a rate-limit check's
+ * glue, and this runs on every limited request. At most half full, so a
+ * lookup probes one or two slots. */
+typedef struct {
+    const server_rec *s;
+    const char *ns;
+} ns_slot_t;
 
-static unsigned int pointer_hash(const char *key, apr_ssize_t *klen)
+static ns_slot_t *namespaces;
+static apr_size_t ns_mask;
+
+static apr_size_t ns_home(const server_rec *s)
 {
-    apr_uintptr_t v;
+    apr_uintptr_t v = (apr_uintptr_t)s;
 
-    memcpy(&v, key, sizeof(v));
-    (void)klen;
-    return (unsigned int)((v >> 4) ^ (v >> 20));
+    return (apr_size_t)((v >> 4) ^ (v >> 12)) & ns_mask;
 }
 
 static void set_namespaces(apr_pool_t *pconf, server_rec *s)
 {
     server_rec *v;
+    apr_size_t n = 0, size = 4, i;
 
-    namespaces = apr_hash_make_custom(pconf, pointer_hash);
+    for (v = s; v; v = v->next) {
+        ++n;
+    }
+    while (size < 2 * n) {
+        size *= 2;
+    }
+    namespaces = apr_pcalloc(pconf, size * sizeof(*namespaces));
+    ns_mask = size - 1;
     for (v = s; v; v = v->next) {
         unsigned port = v->port;
         if (!port && v->addrs) {
             port = v->addrs->host_port;
         }
-        apr_hash_set(namespaces, apr_pmemdup(pconf, &v, sizeof(v)), sizeof(v),
-                     apr_psprintf(pconf, "%s:%u",
-                                  v->server_hostname ? v->server_hostname : "",
-                                  port));
+        i = ns_home(v);
+        while (namespaces[i].s) {
+            i = (i + 1) & ns_mask;
+        }
+        namespaces[i].s = v;
+        namespaces[i].ns = apr_psprintf(
+            pconf, "%s:%u", v->server_hostname ? v->server_hostname : "", port);
     }
 }
 
 const char *apisec_store_namespace(server_rec *s)
 {
-    const char *ns =
-        namespaces ? apr_hash_get(namespaces, &s, sizeof(s)) : NULL;
-    return ns ? ns : "";
+    apr_size_t i;
+
+    if (!namespaces) {
+        return "";
+    }
+    for (i = ns_home(s); namespaces[i].s; i = (i + 1) & ns_mask) {
+        if (namespaces[i].s == s) {
+            return namespaces[i].ns;
+        }
+    }
+    return "";
 }
 
 int apisec_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,

@@ -418,6 +418,30 @@ static void test_headers(void)
     tap_is_str(apr_table_get(t, "RateLimit-Reset"), "35", "draft-6 Reset");
     tap_is_str(apr_table_get(t, "RateLimit-Policy"), "100;w=60",
                "draft-6 Policy");
+    {
+        /* The numbers' text at every length a pair of digits changes. */
+        static const apr_uint64_t v[] = {0, 7, 10, 99, 100, 101, 999999,
+                                         1000000, APR_UINT64_MAX};
+        static const char *const want[] = {
+            "0",      "7",       "10",     "99", "100", "101",
+            "999999", "1000000", "18446744073709551615"};
+        int i, good = 1;
+
+        for (i = 0; i < (int)(sizeof(v) / sizeof(v[0])); ++i) {
+            apisec_ratelimit_result_t r = ok;
+
+            r.remaining = v[i];
+            t = apr_table_make(pool, 8);
+            apisec_ratelimit_headers(pool, APISEC_RL_HEADERS_DRAFT6, s, &r, t,
+                                     NULL);
+            if (strcmp(apr_table_get(t, "RateLimit-Remaining"), want[i])) {
+                tap_diag("remaining %s, want %s",
+                         apr_table_get(t, "RateLimit-Remaining"), want[i]);
+                good = 0;
+            }
+        }
+        tap_ok(good, "numbers in decimal, 0 to 2^64-1");
+    }
     t = apr_table_make(pool, 8);
     apisec_ratelimit_headers(pool, APISEC_RL_HEADERS_OFF, s, &no, t, NULL);
     tap_is_int(apr_table_elts(t)->nelts, 1, "off sends only Retry-After");
