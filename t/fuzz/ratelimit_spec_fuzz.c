@@ -81,6 +81,8 @@ static void run_window(apr_pool_t *p, const apisec_ratelimit_spec_t *s,
     apr_uint64_t prev = n > 8 ? d[8] % (s->limit + 2) : 0;
     apr_uint64_t cur = n > 9 ? d[9] % (s->limit + 2) : 0;
     apr_table_t *t = apr_table_make(p, 8);
+    /* An application's own fields, which the module's replace. */
+    apr_table_t *app = apr_table_make(p, 4);
     int f, counted, k;
 
     /* Counts from the input (one past LIMIT too, as a decrement not yet
@@ -95,10 +97,14 @@ static void run_window(apr_pool_t *p, const apisec_ratelimit_spec_t *s,
         /* Counted only when it passes and costs; never past LIMIT. */
         check(!counted || (r.allowed && k != 1 && cur < s->limit));
         check(!r.allowed || r.remaining + cur + (counted ? 1 : 0) <= s->limit);
+        apr_table_setn(app, "RateLimit", "\"app\";r=1;t=1");
+        apr_table_setn(app, "Retry-After", "7");
         for (f = APISEC_RL_HEADERS_OFF; f <= APISEC_RL_HEADERS_DRAFT6; ++f) {
             apisec_ratelimit_headers(p, (apisec_ratelimit_headers_e)f, s, &r,
-                                     t);
+                                     t, app);
         }
+        check(apr_table_get(app, "RateLimit") == NULL);
+        check(r.allowed || apr_table_get(app, "Retry-After") == NULL);
         apr_table_do(safe_headers, NULL, t, NULL);
         cur += counted ? 1 : 0;
     }
