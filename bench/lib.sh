@@ -153,11 +153,15 @@ bench_table() {  # $1 width, then variants
 # req/s over the first variant's req/s in the same round: the runs of one
 # round follow each other within seconds, so a drift of the machine's speed
 # over the minutes of a run moves both sides of a ratio alike. The min and
-# max of the per-round ratios show the spread. Rounds are the lines of the
+# max of the per-round ratios show the spread; the last column is the 95%
+# confidence interval of the median, from the order statistics of the
+# rounds' ratios (ranks n/2 -+ 0.98 sqrt(n): no assumption about their
+# distribution), "-" under 6 rounds. Where two variants' intervals
+# overlap, the run has not told them apart. Rounds are the lines of the
 # results files, in order.
 bench_paired_table() {  # $1 width, then variants
     _w=$1; shift
-    printf "%-${_w}s %10s %9s %9s %8s %15s\n" variant req/s p50_ms p99_ms ratio "(min-max)"
+    printf "%-${_w}s %10s %9s %9s %8s %15s %15s\n" variant req/s p50_ms p99_ms ratio "(min-max)" "median 95% CI"
     _base=$1
     for _v in "$@"; do
         _med=$(bench_median "$run/$_v.results")
@@ -165,8 +169,11 @@ bench_paired_table() {  # $1 width, then variants
             | awk '{ printf "%.6f\n", ($1 > 0) ? $4 / $1 : 0 }' | sort -n \
             | awk '{ r[NR] = $1 } END {
                 m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
-                printf "%.3f %.3f %.3f", m, r[1], r[NR] }')
-        echo "$_med $_r" | awk -v v="$_v" -v w="$_w" '{ printf "%-" w "s %10.0f %9.3f %9.3f %8.3f %7.3f-%-7.3f\n", v, $1, $2, $3, $4, $5, $6 }'
+                h = 0.98 * sqrt(NR); j = int(NR / 2 - h); k = int(NR / 2 + 1 + h)
+                if (k < NR / 2 + 1 + h) k++
+                ci = (j >= 1 && k <= NR) ? sprintf("%.3f-%.3f", r[j], r[k]) : "-"
+                printf "%.3f %.3f %.3f %s", m, r[1], r[NR], ci }')
+        echo "$_med $_r" | awk -v v="$_v" -v w="$_w" '{ printf "%-" w "s %10.0f %9.3f %9.3f %8.3f %7.3f-%-7.3f %15s\n", v, $1, $2, $3, $4, $5, $6, $7 }'
     done
 }
 
