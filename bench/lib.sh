@@ -156,7 +156,7 @@ bench_table() {  # $1 width, then variants
 # max of the per-round ratios show the spread; the last column is the 95%
 # confidence interval of the median, from the order statistics of the
 # rounds' ratios (ranks n/2 -+ 0.98 sqrt(n): no assumption about their
-# distribution), "-" under 6 rounds. Where two variants' intervals
+# distribution), "-" under 8 rounds. Where two variants' intervals
 # overlap, the run has not told them apart. Rounds are the lines of the
 # results files, in order.
 bench_paired_table() {  # $1 width, then variants
