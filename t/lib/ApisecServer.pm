@@ -17,12 +17,25 @@ our @EXPORT_OK = qw(free_port start_memcached start_blackhole stop_pid start_htt
                     stop_httpd load access_log one_request status_idle window_allows
                     max_per_window max_per_fixed_window);
 
+# A port for a server this test starts. Two things made the old way (bind
+# port 0, close, hand the number on) fail now and then: the kernel may give
+# the same number to the next call, so one server got two equal Listen
+# lines, and any client's connect() may take it from the ephemeral range
+# before httpd binds it. So the ports come from 20000-29999, below the
+# ephemeral range (32768-60999 on Debian) and above Apache::Test's own
+# (8529 up), are never handed out twice in one test, and must bind now.
+my %handed_out;
 sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Proto => 'tcp', Listen => 1, ReuseAddr => 1) or die "bind: $!";
-    my $p = $s->sockport;
-    close $s;
-    return $p;
+    for (1 .. 1000) {
+        my $p = 20000 + int(rand(10000));
+        next if $handed_out{$p};
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $p,
+                                      Proto => 'tcp', Listen => 1, ReuseAddr => 1) or next;
+        close $s;
+        $handed_out{$p} = 1;
+        return $p;
+    }
+    die "no free port in 20000-29999";
 }
 
 sub wait_port {
