@@ -43,6 +43,50 @@ static int safe_headers(void *baton, const char *key, const char *value)
     return 1;
 }
 
+/* An application's own fields, of every name some format writes, and
+ * one that none does. */
+static apr_table_t *app_fields(apr_pool_t *p)
+{
+    static const char *const names[] = {
+        "RateLimit",       "RateLimit-Policy",    "RateLimit-Limit",
+        "RateLimit-Reset", "RateLimit-Remaining", "Retry-After",
+        "X-App"};
+    apr_table_t *t = apr_table_make(p, 8);
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); ++i) {
+        apr_table_setn(t, names[i], "app");
+    }
+    return t;
+}
+
+/* KEY, written by the module, is gone from the application's fields. */
+static int not_in(void *app, const char *key, const char *value)
+{
+    (void)value;
+    check(apr_table_get((apr_table_t *)app, key) == NULL);
+    return 1;
+}
+
+/* What one call of apisec_ratelimit_headers wrote, and the application's
+ * fields it was given. */
+typedef struct {
+    apr_table_t *out;
+    apr_table_t *app;
+} fields_t;
+
+/* KEY, one of the application's fields before the call, is still there
+ * unless the module wrote a field of that name. */
+static int kept_unless_written(void *baton, const char *key, const char *value)
+{
+    const fields_t *f = baton;
+
+    (void)value;
+    check(apr_table_get(f->out, key) != NULL
+          || apr_table_get(f->app, key) != NULL);
+    return 1;
+}
+
 static void spec_holds(const apisec_ratelimit_spec_t *s)
 {
     const char *c;
@@ -80,9 +124,6 @@ static void run_window(apr_pool_t *p, const apisec_ratelimit_spec_t *s,
     apr_time_t now = time_of(d, n, 4);
     apr_uint64_t prev = n > 8 ? d[8] % (s->limit + 2) : 0;
     apr_uint64_t cur = n > 9 ? d[9] % (s->limit + 2) : 0;
-    apr_table_t *t = apr_table_make(p, 8);
-    /* An application's own fields, which the module's replace. */
-    apr_table_t *app = apr_table_make(p, 4);
     int f, counted, k;
 
     /* Counts from the input (one past LIMIT too, as a decrement not yet
@@ -97,15 +138,19 @@ static void run_window(apr_pool_t *p, const apisec_ratelimit_spec_t *s,
         /* Counted only when it passes and costs; never past LIMIT. */
         check(!counted || (r.allowed && k != 1 && cur < s->limit));
         check(!r.allowed || r.remaining + cur + (counted ? 1 : 0) <= s->limit);
-        apr_table_setn(app, "RateLimit", "\"app\";r=1;t=1");
-        apr_table_setn(app, "Retry-After", "7");
         for (f = APISEC_RL_HEADERS_OFF; f <= APISEC_RL_HEADERS_DRAFT6; ++f) {
+            fields_t w = {apr_table_make(p, 8), app_fields(p)};
+
             apisec_ratelimit_headers(p, (apisec_ratelimit_headers_e)f, s, &r,
-                                     t, app);
+                                     w.out, w.app);
+            apr_table_do(safe_headers, NULL, w.out, NULL);
+            /* Each format replaces exactly the names it writes. */
+            apr_table_do(not_in, w.app, w.out, NULL);
+            apr_table_do(kept_unless_written, &w, app_fields(p), NULL);
+            check((f == APISEC_RL_HEADERS_IETF || f == APISEC_RL_HEADERS_DRAFT7)
+                  == (apr_table_get(w.out, "RateLimit") != NULL));
+            check(r.allowed == (apr_table_get(w.out, "Retry-After") == NULL));
         }
-        check(apr_table_get(app, "RateLimit") == NULL);
-        check(r.allowed || apr_table_get(app, "Retry-After") == NULL);
-        apr_table_do(safe_headers, NULL, t, NULL);
         cur += counted ? 1 : 0;
     }
 }
